@@ -1,0 +1,286 @@
+/**
+ * The contracts every part of exportsync is built on. Data flows
+ *   config → plan (windows) → connector.read → mapper (rows) → destination load → commit
+ * and each arrow is one of the interfaces below. Each doc comment says what breaks when an
+ * implementation gets it wrong.
+ */
+import type { Logger } from 'pino';
+
+// ───────────────────────────── types and rows ─────────────────────────────
+
+/**
+ * Logical column types. Dynamic (inferred) columns only ever use the lattice
+ * boolean < integer < decimal < string; the others come from a stream's dictionary
+ * (timestamp/date also from an unambiguous ISO-8601 shape).
+ */
+export type LogicalType = 'boolean' | 'integer' | 'decimal' | 'float' | 'string' | 'timestamp' | 'date' | 'json';
+
+/**
+ * A warehouse column. `name` is the normalised warehouse identifier and never changes once
+ * persisted in `_exportsync_columns`; `source` is the field name the source used.
+ */
+export interface ColumnSpec {
+  name: string;
+  source: string;
+  type: LogicalType;
+  origin: 'dictionary' | 'dynamic' | 'audit';
+}
+
+export interface TableSchema {
+  /** Normalised warehouse table name (unqualified; the destination adds its schema/dataset). */
+  table: string;
+  /** Value order of every Row. Only ever grows at the end; types only widen. */
+  columns: ColumnSpec[];
+  /** Warehouse column names of the merge key (empty for replace_window streams). */
+  primaryKey: string[];
+  /**
+   * Warehouse column that orders duplicates (latest wins) and scopes replace_window deletes.
+   * Must be a timestamp or date column.
+   */
+  cursorColumn: string;
+}
+
+/**
+ * One row, aligned with `TableSchema.columns`; a shorter row means trailing NULLs (rows staged
+ * before a column appeared). Values are canonical text for their column's type, so they are
+ * lossless (int64 and decimals are never doubles) and every bulk path can take them as-is:
+ *   boolean 'true'|'false' · integer /^-?\d+$/ (int64 range) · decimal /^-?\d+(\.\d+)?$/ ·
+ *   float a JS number string · timestamp 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z' · date 'YYYY-MM-DD' ·
+ *   json JSON text · string any text without NUL.
+ * A destination that receives a value not in this form may fail the whole batch: the mapper
+ * guarantees the form, and values that cannot be put in it go to `_extra`.
+ */
+export type Row = (string | null)[];
+
+/** Audit columns present on every table, in this order after the data columns. */
+export const AUDIT_COLUMNS = {
+  loadedAt: '_exportsync_loaded_at',
+  runId: '_exportsync_run_id',
+  extra: '_extra',
+} as const;
+
+// ───────────────────────────── windows and state ─────────────────────────────
+
+/** Half-open UTC interval [from, to). Adjacent windows share a boundary and never overlap. */
+export interface Window {
+  from: Date;
+  to: Date;
+}
+
+export type WriteMode = 'merge' | 'replace_window' | 'snapshot';
+
+/**
+ * Per-stream state, stored in the destination (`_exportsync_state`) and written in the same
+ * transaction as the window's rows. If it ever runs ahead of the committed rows, data is lost
+ * silently on the next run; if it lags, data is only re-read (harmless, merge is idempotent).
+ */
+export interface StreamState {
+  version: 1;
+  /**
+   * ISO UTC instant: the end of the last fully committed window, or the fetch instant when that
+   * window reached into the present. Never max(cursor) of loaded rows.
+   */
+  highWaterMark: string | null;
+  /** Incremented each time the table's schema changed in a commit. */
+  schemaVersion: number;
+  updatedAt: string;
+}
+
+// ───────────────────────────── sources ─────────────────────────────
+
+/**
+ * A batch of source records. `records[i][j]` is the raw value of `fields[j]`: string, number,
+ * boolean, null, or a JSON object/array. A record shorter than `fields` has trailing nulls.
+ */
+export interface RecordBatch {
+  fields: string[];
+  records: unknown[][];
+  /** 1-based line (CSV) or record number (JSON) of each record, for error messages. */
+  positions?: number[];
+  /**
+   * Records the reader could not split into fields as the header says (wrong column count).
+   * They are never dropped: the mapper keeps them as rows with their raw text in `_extra`.
+   */
+  rejects?: Array<{ position: number; raw: string; error: string; values?: string[] }>;
+}
+
+export interface DictionaryColumn {
+  /** Field name as the source spells it. */
+  name: string;
+  type: LogicalType;
+  description?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Headers;
+  url: string;
+  /** The body, streamed. A read error here (reset, truncation) is a retryable SourceError. */
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface HttpRequestOptions {
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Statuses returned to the caller instead of thrown (e.g. 403 to skip a stream). */
+  acceptStatus?: number[];
+}
+
+/**
+ * GET with retries on 429 (honouring Retry-After), 5xx, resets and timeouts, and a per-source
+ * request budget. Resolves once a 2xx (or accepted) status and headers arrived; the body streams.
+ * Throws SourceError: retryable=false for 4xx and an exhausted budget or retry policy.
+ */
+export interface HttpClient {
+  get(url: string, options?: HttpRequestOptions): Promise<HttpResponse>;
+  /** Requests made so far (for the run summary and the budget). */
+  readonly requestCount: number;
+}
+
+export interface ReadContext {
+  http: HttpClient;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * One dataset = one warehouse table. `read` must yield every record of the window exactly as the
+ * source has it (duplicates included: dedupe is the destination's merge), and must not yield
+ * records outside what the source returns for the window. Bounds conversion (inclusive API
+ * `end_date`) happens inside `read`: the window itself is half-open.
+ */
+export interface StreamDefinition {
+  name: string;
+  /** Source field names of the merge key. */
+  primaryKey: string[];
+  /** Source field of the event time; must be a timestamp or date column of the dictionary. */
+  cursorField: string;
+  /** Days per window (= per request, for APIs that take a date range). */
+  windowDays: number;
+  writeMode: WriteMode;
+  columns: DictionaryColumn[];
+  /** Fields not in the dictionary: typed columns (true) or only into `_extra` (false). */
+  dynamicColumns: boolean;
+  read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch>;
+  /** Human description of the requests `read` will make for a window, for `plan`. */
+  describe(window: Window): string;
+}
+
+export interface CheckVerdict {
+  target: string;
+  ok: boolean;
+  message: string;
+}
+
+/** A configured source instance, built by a connector from its validated config section. */
+export interface Source {
+  /** Unique per config (default: the connector type). Prefixes table names and state keys. */
+  name: string;
+  type: string;
+  streams: StreamDefinition[];
+  check(ctx: ReadContext): Promise<CheckVerdict>;
+}
+
+// ───────────────────────────── destinations ─────────────────────────────
+
+export interface DestinationCapabilities {
+  name: string;
+  maxIdentifierLength: number;
+  /** Hard column limit of a table; the mapper's column budget stays below it. */
+  maxColumns: number;
+  /** DDL can run inside the commit transaction (Postgres, DuckDB) or commits implicitly. */
+  transactionalDdl: boolean;
+}
+
+export interface ExistingTable {
+  table: string;
+  columns: Array<{ name: string; type: LogicalType | 'unknown'; nativeType: string }>;
+  rowCount?: number;
+}
+
+export interface RunRecord {
+  runId: string;
+  command: string;
+  startedAt: string;
+  finishedAt?: string;
+  status: 'running' | 'ok' | 'partial' | 'failed' | 'interrupted';
+  streams: string[];
+  rows: number;
+  error?: string;
+}
+
+export interface StreamLock {
+  release(): Promise<void>;
+}
+
+export interface LoadRequest {
+  /** `<source>.<stream>`: the state key. */
+  streamKey: string;
+  schema: TableSchema;
+  runId: string;
+}
+
+export interface CommitRequest {
+  /** Final schema for this window (a superset of every schema passed to write). */
+  schema: TableSchema;
+  mode: WriteMode;
+  window: Window;
+  state: StreamState;
+}
+
+export interface CommitResult {
+  /** Rows staged for the window (before dedupe). */
+  staged: number;
+  /** Rows inserted or updated in the target. */
+  upserted: number;
+  /** Rows deleted from the target (replace_window). */
+  deleted: number;
+}
+
+/**
+ * A load of one window of one stream. Nothing it does is visible in the target table or the
+ * state until `commit` returns.
+ */
+export interface Load {
+  /**
+   * Stage rows through the bulk path. `schema` may have grown since the previous call (columns
+   * appended, types widened): the staging area follows. Must not hold all rows in memory.
+   */
+  write(rows: Row[], schema: TableSchema): Promise<void>;
+  /**
+   * In ONE transaction: bring the target table to `schema` (create, add columns, widen), apply
+   * `mode` for the window (merge: upsert on the key, latest cursor then latest staged wins;
+   * replace_window: delete target rows with cursor in [from, to), insert staged), persist the
+   * column map and write `state`. A crash before it returns leaves rows and state untouched;
+   * after it returns both are durable. Getting this wrong loses or doubles data.
+   */
+  commit(request: CommitRequest): Promise<CommitResult>;
+  /** Drops staged rows; target and state untouched. Safe after a failed write or commit. */
+  abort(): Promise<void>;
+}
+
+export interface Destination {
+  readonly capabilities: DestinationCapabilities;
+  /** Connect; create the schema and the `_exportsync_*` tables if absent. Idempotent. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /** Connectivity and permissions; never writes user tables. */
+  check(): Promise<CheckVerdict>;
+  describeTable(table: string): Promise<ExistingTable | null>;
+  /** Persisted column map of a table, in column order ([] when the table is new). */
+  getColumnMap(table: string): Promise<ColumnSpec[]>;
+  getState(streamKey: string): Promise<StreamState | null>;
+  listStates(): Promise<Array<{ streamKey: string; state: StreamState }>>;
+  /** Deletes the state row; the next run starts from `backfill_days`. Returns false if absent. */
+  resetState(streamKey: string): Promise<boolean>;
+  /**
+   * Exclusive lock on a stream across processes until released (or the process dies). If held
+   * elsewhere: wait up to `waitMs`, then throw LockedError. Two holders at once double data.
+   */
+  lock(streamKey: string, waitMs: number): Promise<StreamLock>;
+  /** Upsert of the run row in `_exportsync_runs`. */
+  recordRun(run: RunRecord): Promise<void>;
+  beginLoad(request: LoadRequest): Promise<Load>;
+}
+
+export type { Logger };

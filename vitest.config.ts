@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'connectors/**/*.test.ts', 'src/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Tests must never reach off this machine: both cloud SDKs probe 169.254.169.254 otherwise.
+    env: {
+      METADATA_SERVER_DETECTION: 'none',
+      SNOWFLAKE_DISABLE_PLATFORM_DETECTION: 'true',
+      EXPORTSYNC_LOG_LEVEL: 'silent',
+    },
+    pool: 'forks',
+  },
+});
