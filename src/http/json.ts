@@ -1,0 +1,181 @@
+/**
+ * Streaming NDJSON and JSON-array readers → RecordBatch (fields = union of the batch's keys in
+ * first-seen order; a key absent from a record is null; object/array values stay objects).
+ * Numbers are parsed losslessly: a number whose text does not survive a round trip through a
+ * double (ints beyond 2^53, long decimals, 1.0, 1e5) is kept as its exact source text, a string;
+ * if numbers went through JSON.parse as doubles, ids and amounts would change silently. NUL
+ * characters are removed from string values. A line/element that is not a JSON object, or
+ * broken JSON, throws DataError naming the line (NDJSON) or element number (array).
+ * `readJsonArray` streams a top-level array, or the first array-valued member of a top-level
+ * object (`{"events": [...]}`); a second array-valued member is a DataError (ambiguous).
+ */
+import { DataError } from '../core/errors.js';
+import type { RecordBatch } from '../core/contracts.js';
+
+export interface ReadJsonOptions {
+  batchRows: number;
+  stream?: string;
+}
+
+const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** JSON.parse that keeps numbers a double would alter as their source text. */
+export function parseJsonLossless(text: string): unknown {
+  let safe = text;
+  if (/\d{16}|\d\.\d|\d[eE]|-0/.test(text)) {
+    safe = text.replace(TOKEN, (tok) => (tok.charCodeAt(0) === 34 || String(Number(tok)) === tok ? tok : `"${tok}"`));
+  }
+  if (!text.includes('\\u0000')) return JSON.parse(safe);
+  return JSON.parse(safe, (_key, value: unknown) => (typeof value === 'string' ? value.replace(/\0/g, '') : value));
+}
+
+/** Collects objects into RecordBatches of ≤ batchRows. */
+class Batcher {
+  private objects: Record<string, unknown>[] = [];
+  private positions: number[] = [];
+  constructor(
+    private readonly batchRows: number,
+    private readonly where: string,
+    private readonly stream: string | undefined,
+  ) {}
+
+  add(value: unknown, position: number, label: string): RecordBatch | undefined {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new DataError(`${this.where}${label} ${position} is not a JSON object`, {
+        stream: this.stream,
+        line: position,
+      });
+    }
+    this.objects.push(value as Record<string, unknown>);
+    this.positions.push(position);
+    return this.objects.length >= this.batchRows ? this.flush() : undefined;
+  }
+
+  flush(): RecordBatch | undefined {
+    if (this.objects.length === 0) return undefined;
+    const index = new Map<string, number>();
+    for (const o of this.objects) for (const k of Object.keys(o)) if (!index.has(k)) index.set(k, index.size);
+    const records = this.objects.map((o) => {
+      const r: unknown[] = new Array<unknown>(index.size).fill(null);
+      for (const [k, v] of Object.entries(o)) r[index.get(k)!] = v;
+      return r;
+    });
+    const batch: RecordBatch = { fields: [...index.keys()], records, positions: this.positions };
+    this.objects = [];
+    this.positions = [];
+    return batch;
+  }
+}
+
+function parseOrFail(text: string, where: string, label: string, position: number, stream?: string): unknown {
+  try {
+    return parseJsonLossless(text);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DataError(`${where}invalid JSON at ${label} ${position}: ${reason}`, { stream, line: position });
+  }
+}
+
+export async function* readNdjson(body: AsyncIterable<Uint8Array>, options: ReadJsonOptions): AsyncGenerator<RecordBatch> {
+  const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
+  const batcher = new Batcher(Math.max(1, options.batchRows), where, options.stream);
+  let carry: Buffer[] = [];
+  let line = 0;
+  const handle = (bytes: Buffer): RecordBatch | undefined => {
+    line++;
+    const text = bytes.toString('utf8').trim();
+    if (text === '') return undefined;
+    return batcher.add(parseOrFail(text, where, 'line', line, options.stream), line, 'line');
+  };
+  for await (const chunk of body) {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
+      const piece = buf.subarray(start, nl);
+      const out = handle(carry.length > 0 ? Buffer.concat([...carry, piece]) : piece);
+      carry = [];
+      start = nl + 1;
+      if (out !== undefined) yield out;
+    }
+    if (start < buf.length) carry.push(Buffer.from(buf.subarray(start)));
+  }
+  if (carry.length > 0) {
+    const out = handle(Buffer.concat(carry));
+    if (out !== undefined) yield out;
+  }
+  const rest = batcher.flush();
+  if (rest !== undefined) yield rest;
+}
+
+const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: ReadJsonOptions): AsyncGenerator<RecordBatch> {
+  const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
+  const fail = (msg: string): never => {
+    throw new DataError(`${where}${msg}`, { stream: options.stream });
+  };
+  const batcher = new Batcher(Math.max(1, options.batchRows), where, options.stream);
+  let top: number | undefined; // 0x5b '[' or 0x7b '{'
+  let depth = 0;
+  let arrayDepth = -1; // depth inside the streamed array; -1 before it, -2 after it
+  let inString = false;
+  let escaped = false;
+  let parts: Buffer[] = [];
+  let elemStart = -1; // offset in the current chunk where the element began, or -1
+  let inElement = false;
+  let count = 0;
+
+  const finish = (buf: Buffer, end: number): RecordBatch | undefined => {
+    parts.push(buf.subarray(elemStart, end));
+    const text = Buffer.concat(parts).toString('utf8');
+    parts = [];
+    inElement = false;
+    count++;
+    return batcher.add(parseOrFail(text, where, 'element', count, options.stream), count, 'element');
+  };
+
+  for await (const chunk of body) {
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    elemStart = inElement ? 0 : -1;
+    for (let i = 0; i < buf.length; i++) {
+      const c = buf[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 0x5c) escaped = true;
+        else if (c === 0x22) inString = false;
+        continue;
+      }
+      if (WS.has(c)) continue;
+      if (top === undefined) {
+        if (c !== 0x5b && c !== 0x7b) fail('expected a JSON array or an object holding one');
+        top = c;
+      }
+      if (depth === arrayDepth && !inElement && c !== 0x2c && c !== 0x5d) {
+        inElement = true;
+        elemStart = i;
+      }
+      let out: RecordBatch | undefined;
+      if (c === 0x22) inString = true;
+      else if (c === 0x5b || c === 0x7b) {
+        depth++;
+        const isTarget = c === 0x5b && ((top === 0x5b && depth === 1) || (top === 0x7b && depth === 2));
+        if (isTarget && arrayDepth === -2) fail('the top-level object holds more than one array; cannot tell which holds the records');
+        if (isTarget && arrayDepth === -1) arrayDepth = depth;
+      } else if (c === 0x5d || c === 0x7d) {
+        if (depth === arrayDepth) {
+          if (inElement) out = finish(buf, i);
+          arrayDepth = -2;
+        }
+        depth--;
+        if (inElement && depth === arrayDepth && (c === 0x5d || c === 0x7d)) out = finish(buf, i + 1);
+      } else if (c === 0x2c && depth === arrayDepth && inElement) out = finish(buf, i);
+      if (out !== undefined) yield out;
+    }
+    if (inElement) parts.push(Buffer.from(buf.subarray(elemStart)));
+  }
+  if (top === undefined) return;
+  if (depth !== 0 || inString) fail(`the JSON body ends early (after ${count} complete elements)`);
+  if (arrayDepth === -1) fail('expected a JSON array or an object holding one; found no array');
+  const rest = batcher.flush();
+  if (rest !== undefined) yield rest;
+}
