@@ -65,19 +65,19 @@ export function isReservedName(name: string): boolean {
 /**
  * A column name for a raw field that is new to the table. `taken` holds the table's current
  * column names in lower case (warehouses fold or compare case-insensitively, so `Foo` and `foo`
- * collide); it is not modified. On a collision, or a reserved name, the result is
- * `<name>_<hash of raw>` (a `src` prefix first for `_exportsync_*`), so the winner is decided by
- * first appearance and the loser's name is still a function of its raw name.
+ * collide); it is not modified. On a collision the result is `<name>_<hash of raw>`, so the
+ * winner is decided by first appearance and the loser's name is still a function of its raw
+ * name. Reserved names cannot come out of normalisation (leading underscores are trimmed:
+ * a field `_extra` becomes `extra`); they are checked anyway, as a guard.
  */
 export function resolveColumnName(raw: string, taken: ReadonlySet<string>, maxLength: number): string {
   const plain = normaliseIdentifier(raw, maxLength);
   if (!taken.has(plain) && !isReservedName(plain)) return plain;
-  const base = plain.startsWith(RESERVED_PREFIX) ? `src${plain}` : plain;
-  let name = withHash(base, raw, maxLength);
+  let name = withHash(plain, raw, maxLength);
   // A second collision (two raw names with the same hash prefix, or a field literally named
   // like a suffixed one) gets a counter folded into the hash: still deterministic.
   for (let i = 2; taken.has(name) || isReservedName(name); i++)
-    name = withHash(base, `${raw}#${i}`, maxLength);
+    name = withHash(plain, `${raw}#${i}`, maxLength);
   return name;
 }
 

@@ -7,8 +7,9 @@
  *   - a field keeps the warehouse name it was first given (persisted `source` wins);
  *   - no value is dropped: misfits, fields past the column budget, duplicate header fields,
  *     surplus values and unreadable records all end up in `_extra`;
- *   - rows that could not be loaded idempotently never leave here: a merge key that is NULL, or
- *     (replace_window) a NULL cursor, throws DataError naming stream, line and field, and so
+ *   - rows that could not be loaded idempotently never leave here: a merge key that is NULL or
+ *     '' (all such rows would collapse into one), or (replace_window) a NULL cursor, throws
+ *     DataError naming stream, line and field, and so
  *     does a reject in such a stream. Loading them would double them on every re-run, since no
  *     upsert or window delete can ever match them again. Rejects of other streams become rows
  *     with every data column NULL and `_extra = {"_rejected": {position, error, raw}}`.
@@ -207,7 +208,8 @@ export class RowMapper {
       if (rec.length > nf) (extra ??= {})._overflow = rec.slice(nf);
       if (extra !== null) row[this.extraIndex] = jsonText(extra);
       for (const r of this.required) {
-        if (row[r.index] === null || row[r.index] === undefined) this.missing(batch, i, r.field, extra);
+        const cell = row[r.index];
+        if (cell === null || cell === undefined || cell === '') this.missing(batch, i, r.field, extra);
       }
       out[i] = row;
     }
