@@ -123,6 +123,7 @@ export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: R
   let parts: Buffer[] = [];
   let elemStart = -1; // offset in the current chunk where the element began, or -1
   let inElement = false;
+  let afterElement = false; // an element ended; only ',' or ']' may follow
   let count = 0;
 
   const finish = (buf: Buffer, end: number): RecordBatch | undefined => {
@@ -151,6 +152,7 @@ export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: R
         top = c;
       }
       if (depth === arrayDepth && !inElement && c !== 0x2c && c !== 0x5d) {
+        if (afterElement) fail(`invalid JSON: missing comma before element ${count + 1}`);
         inElement = true;
         elemStart = i;
       }
@@ -164,11 +166,19 @@ export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: R
       } else if (c === 0x5d || c === 0x7d) {
         if (depth === arrayDepth) {
           if (inElement) out = finish(buf, i);
+          else if (count > 0 && !afterElement) fail(`invalid JSON: trailing comma after element ${count}`);
           arrayDepth = -2;
         }
         depth--;
-        if (inElement && depth === arrayDepth && (c === 0x5d || c === 0x7d)) out = finish(buf, i + 1);
-      } else if (c === 0x2c && depth === arrayDepth && inElement) out = finish(buf, i);
+        if (inElement && depth === arrayDepth) {
+          out = finish(buf, i + 1);
+          afterElement = true;
+        }
+      } else if (c === 0x2c && depth === arrayDepth) {
+        if (inElement) out = finish(buf, i);
+        else if (!afterElement) fail(`invalid JSON: unexpected comma after element ${count}`);
+        afterElement = false;
+      }
       if (out !== undefined) yield out;
     }
     if (inElement) parts.push(Buffer.from(buf.subarray(elemStart)));

@@ -13,7 +13,7 @@ export interface TestServer {
 
 /** A real HTTP server on a random loopback port; `handler` gets the 1-based request number. */
 export async function startServer(
-  handler: (req: IncomingMessage, res: ServerResponse, n: number) => void | Promise<void>,
+  handler: (req: IncomingMessage, res: ServerResponse, n: number) => unknown,
 ): Promise<TestServer> {
   const requests: IncomingMessage[] = [];
   const server = createServer((req, res) => {
