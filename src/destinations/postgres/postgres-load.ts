@@ -1,0 +1,289 @@
+/**
+ * One window of one stream: rows go by COPY into a TEMP staging table on a dedicated connection,
+ * and `commit` brings the target to the schema, applies the write mode, and writes the column map
+ * and the state in ONE transaction. Nothing is visible before COMMIT; a failure at any point
+ * rolls everything back (the staging table stays until `abort`). If the state were written
+ * outside this transaction, or DDL committed separately, a crash would lose or double rows.
+ */
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import type {
+  ColumnSpec,
+  CommitRequest,
+  CommitResult,
+  Load,
+  LoadRequest,
+  Logger,
+  Row,
+  TableSchema,
+} from '../../core/contracts.js';
+import { DestinationError } from '../../core/errors.js';
+import { readTable } from './postgres-catalog.js';
+import { copyRows } from './postgres-copy.js';
+import { classifyPgError } from './postgres-errors.js';
+import {
+  columnList,
+  createTableSql,
+  deleteWindowSql,
+  insertAllSql,
+  markVanishedSql,
+  mergeSql,
+  qualified,
+  quoteIdent,
+  windowBounds,
+} from './postgres-sql.js';
+import { upsertColumnMap, upsertState } from './postgres-state.js';
+import { nativeType, widenUsing } from './postgres-types.js';
+
+const SEQ = '_exportsync_seq';
+export const DELETED_AT = '_deleted_at';
+
+export class PostgresLoad implements Load {
+  private readonly staging: string;
+  private stagedColumns: ColumnSpec[] = [];
+  private staged = 0;
+  private done = false;
+  private broken: Error | undefined;
+  private readonly onClientError = (err: Error) => {
+    this.broken = err;
+    this.log.warn({ err: err.message }, 'load connection failed');
+  };
+
+  private constructor(
+    private readonly client: pg.PoolClient,
+    private readonly schemaName: string,
+    private readonly request: LoadRequest,
+    private readonly log: Logger,
+    private readonly onFinish: (load: PostgresLoad) => void,
+  ) {
+    this.staging = `pg_temp.${quoteIdent(`_exportsync_stage_${randomBytes(6).toString('hex')}`)}`;
+    client.on('error', this.onClientError);
+  }
+
+  /** `onFinish` runs once when the connection goes back to the pool (commit, abort, failure). */
+  static async begin(
+    client: pg.PoolClient,
+    schemaName: string,
+    request: LoadRequest,
+    log: Logger,
+    onFinish: (load: PostgresLoad) => void,
+  ): Promise<PostgresLoad> {
+    const load = new PostgresLoad(client, schemaName, request, log, onFinish);
+    const defs = request.schema.columns.map((c) => `${quoteIdent(c.name)} ${nativeType(c.type)}`);
+    defs.push(`${quoteIdent(SEQ)} bigint GENERATED ALWAYS AS IDENTITY`);
+    const sql = `CREATE TEMP TABLE ${load.staging} (${defs.join(', ')})`;
+    try {
+      await client.query(sql);
+    } catch (err) {
+      load.finish(err);
+      throw classifyPgError(err, `begin load of ${request.streamKey}`, sql);
+    }
+    load.stagedColumns = request.schema.columns.map((c) => ({ ...c }));
+    return load;
+  }
+
+  async write(rows: Row[], schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    const width = schema.columns.length;
+    for (const row of rows) {
+      if (row.length > width) {
+        throw new DestinationError(
+          `${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`,
+        );
+      }
+    }
+    await this.followSchema(schema);
+    if (rows.length === 0) return;
+    const sql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
+    try {
+      this.staged += await copyRows(this.client, sql, rows, width);
+    } catch (err) {
+      throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, sql);
+    }
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    this.assertUsable();
+    const { schema } = request;
+    validateSchema(schema, request.mode);
+    await this.followSchema(schema);
+    const client = this.client;
+    const target = qualified(this.schemaName, schema.table);
+    let statement = 'BEGIN';
+    const run = async (sql: string, params: unknown[] = []) => {
+      statement = sql;
+      return client.query(sql, params);
+    };
+    try {
+      await run('BEGIN');
+      const created = await this.ensureTarget(run, target, schema, request.mode === 'snapshot');
+      let upserted = 0;
+      let deleted = 0;
+      const cursorType =
+        schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+      if (request.mode === 'replace_window' && !created) {
+        deleted =
+          (
+            await run(
+              deleteWindowSql(target, schema.cursorColumn, cursorType),
+              windowBounds(request.window, cursorType),
+            )
+          ).rowCount ?? 0;
+      }
+      if (this.staged > 0) {
+        const sql =
+          schema.primaryKey.length === 0
+            ? insertAllSql(target, this.staging, SEQ, schema.columns)
+            : mergeSql({
+                target,
+                staging: this.staging,
+                seqColumn: SEQ,
+                schema,
+                onConflict: !created,
+                extraSet: request.mode === 'snapshot' ? [`${quoteIdent(DELETED_AT)} = NULL`] : [],
+              });
+        upserted = (await run(sql, [this.request.runId])).rowCount ?? 0;
+      }
+      if (request.mode === 'snapshot' && !created) {
+        deleted =
+          (await run(markVanishedSql(target, this.staging, schema.primaryKey, DELETED_AT))).rowCount ?? 0;
+      }
+      statement = 'upsert column map and state';
+      await upsertColumnMap(client, this.schemaName, schema.table, schema.columns);
+      await upsertState(client, this.schemaName, this.request.streamKey, request.state);
+      await run('COMMIT');
+      const result = { staged: this.staged, upserted, deleted };
+      this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
+      await this.dropStaging();
+      return result;
+    } catch (err) {
+      if (!this.broken) await client.query('ROLLBACK').catch(() => undefined);
+      throw classifyPgError(err, `commit of ${this.request.streamKey} into ${schema.table}`, statement);
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    await this.dropStaging();
+  }
+
+  /** Creates the target (returns true) or adds and widens columns to match `schema`. */
+  private async ensureTarget(
+    run: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>,
+    target: string,
+    schema: TableSchema,
+    snapshot: boolean,
+  ): Promise<boolean> {
+    const existing = await readTable(this.client, this.schemaName, schema.table);
+    if (!existing) {
+      await run(createTableSql(target, schema, snapshot ? [`${quoteIdent(DELETED_AT)} timestamptz`] : []));
+      return true;
+    }
+    const have = new Map(existing.columns.map((c) => [c.name, c]));
+    for (const c of schema.columns) {
+      const current = have.get(c.name);
+      if (!current) {
+        await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(c.name)} ${nativeType(c.type)}`);
+      } else if (current.type !== c.type) {
+        const using =
+          current.type === 'unknown' ? null : widenUsing(quoteIdent(c.name), current.type, c.type);
+        if (using === null) {
+          throw new DestinationError(
+            `${schema.table}.${c.name} is ${current.nativeType} in the warehouse and cannot change to ${c.type} (only widening is allowed)`,
+          );
+        }
+        await run(
+          `ALTER TABLE ${target} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${nativeType(c.type)} USING ${using}`,
+        );
+      }
+    }
+    if (snapshot && !have.has(DELETED_AT))
+      await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} timestamptz`);
+    return false;
+  }
+
+  /** Brings the staging table to `schema`: columns only appended, types only widened. */
+  private async followSchema(schema: TableSchema): Promise<void> {
+    const statements: string[] = [];
+    const next: ColumnSpec[] = [];
+    for (const [i, c] of schema.columns.entries()) {
+      const old = this.stagedColumns[i];
+      if (old && old.name !== c.name) {
+        throw new DestinationError(
+          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
+        );
+      }
+      if (!old) {
+        statements.push(`ALTER TABLE ${this.staging} ADD COLUMN ${quoteIdent(c.name)} ${nativeType(c.type)}`);
+      } else if (old.type !== c.type) {
+        const using = widenUsing(quoteIdent(c.name), old.type, c.type);
+        if (using === null)
+          throw new DestinationError(
+            `${this.request.streamKey}: column ${c.name} cannot narrow from ${old.type} to ${c.type}`,
+          );
+        statements.push(
+          `ALTER TABLE ${this.staging} ALTER COLUMN ${quoteIdent(c.name)} TYPE ${nativeType(c.type)} USING ${using}`,
+        );
+      }
+      next.push({ ...c });
+    }
+    if (schema.columns.length < this.stagedColumns.length) {
+      throw new DestinationError(
+        `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
+      );
+    }
+    for (const sql of statements) {
+      try {
+        await this.client.query(sql);
+      } catch (err) {
+        throw classifyPgError(err, `altering staging of ${this.request.streamKey}`, sql);
+      }
+    }
+    this.stagedColumns = next;
+  }
+
+  private assertUsable(): void {
+    if (this.done)
+      throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
+    if (this.broken) throw classifyPgError(this.broken, `load of ${this.request.streamKey}`);
+  }
+
+  private async dropStaging(): Promise<void> {
+    let failure: unknown = this.broken;
+    if (!failure) {
+      try {
+        await this.client.query(`DROP TABLE IF EXISTS ${this.staging}`);
+      } catch (err) {
+        failure = err;
+      }
+    }
+    this.finish(failure);
+  }
+
+  /** Returns the connection to the pool exactly once (destroyed if it failed). */
+  private finish(failure?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.client.off('error', this.onClientError);
+    this.client.release(
+      failure instanceof Error ? failure : failure ? new Error(String(failure)) : undefined,
+    );
+    this.onFinish(this);
+  }
+}
+
+function validateSchema(schema: TableSchema, mode: CommitRequest['mode']): void {
+  const names = new Set(schema.columns.map((c) => c.name));
+  const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
+  if (!cursor || (cursor.type !== 'timestamp' && cursor.type !== 'date')) {
+    throw new DestinationError(
+      `${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`,
+    );
+  }
+  for (const k of schema.primaryKey) {
+    if (!names.has(k)) throw new DestinationError(`${schema.table}: key column ${k} is not in the schema`);
+  }
+  if ((mode === 'merge' || mode === 'snapshot') && schema.primaryKey.length === 0) {
+    throw new DestinationError(`${schema.table}: ${mode} needs a primary key`);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Per-stream exclusive lock: a session-level advisory lock held on its own connection, so it is
+ * released by `release()` or by the server when the process dies (no stale lease to clean up).
+ * If two runs could hold it at once they would interleave windows and state, doubling or losing
+ * rows; if it leaked, every later run would exit "locked".
+ */
+import pg from 'pg';
+import type { Logger, StreamLock } from '../../core/contracts.js';
+import { LockedError } from '../../core/errors.js';
+import { classifyPgError } from './postgres-errors.js';
+
+const POLL_MS = 100;
+
+export function lockKeyText(schema: string, streamKey: string): string {
+  return `exportsync:${schema}:${streamKey}`;
+}
+
+export async function acquireStreamLock(opts: {
+  clientConfig: pg.ClientConfig;
+  schema: string;
+  streamKey: string;
+  waitMs: number;
+  log: Logger;
+}): Promise<StreamLock> {
+  const key = lockKeyText(opts.schema, opts.streamKey);
+  const client = new pg.Client(opts.clientConfig);
+  client.on('error', (err) =>
+    opts.log.warn({ stream: opts.streamKey, err: err.message }, 'lock connection failed'),
+  );
+  try {
+    await client.connect();
+    const deadline = Date.now() + Math.max(0, opts.waitMs);
+    for (;;) {
+      const res = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+        [key],
+      );
+      if (res.rows[0]?.ok) break;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new LockedError(await lockedMessage(client, key, opts.streamKey, opts.waitMs));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
+    }
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    if (err instanceof LockedError) throw err;
+    throw classifyPgError(err, `locking stream ${opts.streamKey}`);
+  }
+  opts.log.debug({ stream: opts.streamKey }, 'stream locked');
+  let released = false;
+  return {
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+      } catch (err) {
+        opts.log.warn(
+          { stream: opts.streamKey, err: (err as Error).message },
+          'unlock failed; closing the connection releases it',
+        );
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    },
+  };
+}
+
+/** Names the holder (pid, application_name, client address) when pg_locks shows it. */
+async function lockedMessage(
+  client: pg.Client,
+  key: string,
+  streamKey: string,
+  waitMs: number,
+): Promise<string> {
+  let holder = '';
+  try {
+    const res = await client.query<{
+      pid: number;
+      application_name: string | null;
+      client_addr: string | null;
+      backend_start: Date | null;
+    }>(
+      `SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND l.classid = ((hashtextextended($1, 0) >> 32) & 4294967295)::oid
+         AND l.objid = (hashtextextended($1, 0) & 4294967295)::oid
+       LIMIT 1`,
+      [key],
+    );
+    const h = res.rows[0];
+    if (h) {
+      const since = h.backend_start ? `, connected since ${h.backend_start.toISOString()}` : '';
+      holder = ` (pid ${h.pid}, application_name ${JSON.stringify(h.application_name ?? '')}${h.client_addr ? ` from ${h.client_addr}` : ''}${since})`;
+    }
+  } catch {
+    // the message is still useful without the holder
+  }
+  const waited = waitMs > 0 ? ` after waiting ${waitMs} ms` : '';
+  return `stream ${streamKey} is being synced by another run${holder}; gave up${waited}`;
+}

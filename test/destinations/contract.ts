@@ -1,0 +1,986 @@
+/**
+ * The ONE behavioural contract every Destination must pass (Postgres, DuckDB, later BigQuery and
+ * Snowflake). It speaks only through `Destination`/`Load` and the harness below — no SQL dialect
+ * lives here — so each backend's test file is just `destinationContract('<name>', makeHarness)`
+ * plus its own backend-specific tests.
+ *
+ * What it pins is the user promise: nothing lost, nothing doubled, after any failure. If a test
+ * here fails, a real run on that backend can lose or double rows, or advance state past data.
+ *
+ * Conventions the suite relies on:
+ * - Test schemas are built by hand (not by the mapper). Audit columns are part of the schema with
+ *   origin 'audit', after the data columns; later columns are appended after them.
+ * - A staged NULL in `_exportsync_loaded_at` / `_exportsync_run_id` is filled by the destination
+ *   with the commit time / the load's runId (rows staged before the mapper knew them stay useful).
+ * - Decimal test values fit DECIMAL(38,8): at most 30 integer digits and 8 fraction digits.
+ * - The runs table is `_exportsync_runs` with columns run_id, command, status, rows, error (read
+ *   back through `harness.rows`).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type {
+  ColumnSpec,
+  CommitRequest,
+  Destination,
+  LogicalType,
+  Row,
+  StreamState,
+  TableSchema,
+  Window,
+  WriteMode,
+} from '../../src/core/contracts.js';
+import { DestinationError, LockedError } from '../../src/core/errors.js';
+
+export interface DestinationHarness {
+  /** A fresh, opened destination in an isolated schema/file. */
+  destination: Destination;
+  /**
+   * All rows of a table as text values, ordered by the given columns. Canonical text:
+   * timestamps 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (UTC, always six fraction digits), dates
+   * 'YYYY-MM-DD', booleans 'true'/'false', integers and decimals as exact digits (trailing
+   * fraction zeros allowed), floats any text Number() reads back exactly, JSON as JSON text.
+   */
+  rows(table: string, orderBy: string[]): Promise<Array<Record<string, string | null>>>;
+  /** A second, opened instance on the same schema/file (for lock and persistence tests). */
+  reopen(): Promise<Destination>;
+  /** Closes every instance the harness made and removes the schema/file. */
+  cleanup(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /**
+   * Whether the destination implements `snapshot` (upsert + `_deleted_at` on vanished keys).
+   * When false, the suite pins that a snapshot commit throws a DestinationError naming snapshot
+   * and leaves the table and state untouched.
+   */
+  snapshot?: boolean;
+}
+
+// ───────────────────────────── fixtures ─────────────────────────────
+
+export function col(
+  name: string,
+  type: LogicalType,
+  origin: ColumnSpec['origin'] = 'dictionary',
+): ColumnSpec {
+  return { name, source: name, type, origin };
+}
+
+export const AUDIT: ColumnSpec[] = [
+  col('_exportsync_loaded_at', 'timestamp', 'audit'),
+  col('_exportsync_run_id', 'string', 'audit'),
+  col('_extra', 'json', 'audit'),
+];
+
+/** id (key) · ts (cursor) · name · n, then the audit columns, then `extra` appended at the end. */
+export function eventsSchema(table = 'events', extra: ColumnSpec[] = []): TableSchema {
+  return {
+    table,
+    columns: [
+      col('id', 'string'),
+      col('ts', 'timestamp'),
+      col('name', 'string'),
+      col('n', 'integer'),
+      ...AUDIT,
+      ...extra,
+    ],
+    primaryKey: ['id'],
+    cursorColumn: 'ts',
+  };
+}
+
+export function win(from: string, to: string): Window {
+  return { from: new Date(from), to: new Date(to) };
+}
+
+export function stateAt(highWaterMark: string | null, schemaVersion = 1): StreamState {
+  return { version: 1, highWaterMark, schemaVersion, updatedAt: '2024-03-01T00:00:00.000Z' };
+}
+
+const DAY1 = win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z');
+const DAY2 = win('2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z');
+
+/** One whole load: beginLoad, one write per batch (each with its own schema), commit. */
+export async function loadWindow(
+  destination: Destination,
+  opts: {
+    streamKey?: string;
+    schema: TableSchema;
+    batches: Array<Row[] | { rows: Row[]; schema: TableSchema }>;
+    mode?: WriteMode;
+    window?: Window;
+    state?: StreamState;
+    runId?: string;
+  },
+) {
+  const load = await destination.beginLoad({
+    streamKey: opts.streamKey ?? 'test.events',
+    schema: firstSchema(opts.batches) ?? opts.schema,
+    runId: opts.runId ?? 'run-1',
+  });
+  for (const batch of opts.batches) {
+    if (Array.isArray(batch)) await load.write(batch, opts.schema);
+    else await load.write(batch.rows, batch.schema);
+  }
+  const request: CommitRequest = {
+    schema: opts.schema,
+    mode: opts.mode ?? 'merge',
+    window: opts.window ?? DAY1,
+    state: opts.state ?? stateAt(opts.window?.to.toISOString() ?? DAY1.to.toISOString()),
+  };
+  return load.commit(request);
+}
+
+function firstSchema(batches: Array<Row[] | { rows: Row[]; schema: TableSchema }>): TableSchema | undefined {
+  const first = batches[0];
+  return first && !Array.isArray(first) ? first.schema : undefined;
+}
+
+/** Keeps only the named columns of each row (audit columns vary per run). */
+export function pick<K extends string>(
+  rows: Array<Record<string, string | null>>,
+  keys: K[],
+): Array<Record<K, string | null>> {
+  return rows.map((r) => Object.fromEntries(keys.map((k) => [k, r[k] ?? null])) as Record<K, string | null>);
+}
+
+/** Canonical comparison form of a value of a logical type (see DestinationHarness.rows). */
+export function canon(type: LogicalType, value: string | null): string | null {
+  if (value === null) return null;
+  switch (type) {
+    case 'timestamp': {
+      const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(Z|\+00(?::?00)?)$/.exec(value);
+      if (!m) return `unparsed timestamp ${value}`;
+      return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
+    }
+    case 'decimal': {
+      if (!value.includes('.')) return value === '-0' ? '0' : value;
+      const trimmed = value.replace(/0+$/, '').replace(/\.$/, '');
+      return trimmed === '-0' ? '0' : trimmed;
+    }
+    case 'float':
+      return String(Number(value));
+    case 'json':
+      return stableJson(JSON.parse(value));
+    default:
+      return value;
+  }
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableJson(x)}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the promise to reject, it resolved');
+}
+
+// ───────────────────────────── the suite ─────────────────────────────
+
+export function destinationContract(
+  name: string,
+  makeHarness: () => Promise<DestinationHarness>,
+  options: ContractOptions = {},
+): void {
+  describe(`destination contract: ${name}`, () => {
+    let h: DestinationHarness;
+    let d: Destination;
+
+    // A fresh harness per test: tests never see each other's tables, state or locks.
+    const setup = async () => {
+      h = await makeHarness();
+      d = h.destination;
+    };
+    afterEach(async () => {
+      await h?.cleanup();
+    });
+
+    const ids = async (table = 'events') => (await h.rows(table, ['id'])).map((r) => r.id);
+
+    it('open is idempotent and a fresh destination has no tables, columns or state', async () => {
+      await setup();
+      await d.open();
+      expect(await d.describeTable('events')).toBeNull();
+      expect(await d.getColumnMap('events')).toEqual([]);
+      expect(await d.getState('test.events')).toBeNull();
+      expect(await d.listStates()).toEqual([]);
+      expect(d.capabilities.maxIdentifierLength).toBeGreaterThan(0);
+      expect(d.capabilities.maxColumns).toBeGreaterThan(0);
+    });
+
+    it('check() reports ok for a reachable, writable destination', async () => {
+      await setup();
+      const verdict = await d.check();
+      expect(verdict.ok, verdict.message).toBe(true);
+      expect(verdict.target.length).toBeGreaterThan(0);
+    });
+
+    it('creates the table on the first commit with data and audit columns and describes their types', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'typed',
+        columns: [
+          col('id', 'integer'),
+          col('b', 'boolean'),
+          col('d', 'decimal'),
+          col('f', 'float'),
+          col('s', 'string'),
+          col('t', 'timestamp'),
+          col('dt', 'date'),
+          col('j', 'json'),
+          ...AUDIT,
+        ],
+        primaryKey: ['id'],
+        cursorColumn: 't',
+      };
+      const result = await loadWindow(d, {
+        schema,
+        batches: [[['1', 'true', '1.5', '2.5', 'x', '2024-01-01T10:00:00Z', '2024-01-01', '{"a":1}']]],
+      });
+      expect(result).toEqual({ staged: 1, upserted: 1, deleted: 0 });
+      const table = await d.describeTable('typed');
+      expect(table?.table).toBe('typed');
+      const types = Object.fromEntries((table?.columns ?? []).map((c) => [c.name, c.type]));
+      expect(types).toEqual({
+        id: 'integer',
+        b: 'boolean',
+        d: 'decimal',
+        f: 'float',
+        s: 'string',
+        t: 'timestamp',
+        dt: 'date',
+        j: 'json',
+        _exportsync_loaded_at: 'timestamp',
+        _exportsync_run_id: 'string',
+        _extra: 'json',
+      });
+      for (const c of table?.columns ?? []) expect(c.nativeType.length).toBeGreaterThan(0);
+    });
+
+    it('fills NULL audit columns with the commit time and the run id', async () => {
+      await setup();
+      await loadWindow(d, {
+        schema: eventsSchema(),
+        batches: [[['a', '2024-01-01T01:00:00Z', 'x', '1']]],
+        runId: 'run-42',
+      });
+      const [row] = await h.rows('events', ['id']);
+      expect(row?._exportsync_run_id).toBe('run-42');
+      expect(row?._exportsync_loaded_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+      expect(row?._extra).toBeNull();
+    });
+
+    it('the key is enforced: a second commit of the same key updates instead of duplicating', async () => {
+      await setup();
+      const schema = eventsSchema();
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T01:00:00Z', 'first', '1'],
+            ['b', '2024-01-01T02:00:00Z', 'b', '2'],
+          ],
+        ],
+      });
+      const second = await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T01:00:00Z', 'second', '10'],
+            ['c', '2024-01-01T03:00:00Z', 'c', '3'],
+          ],
+        ],
+        runId: 'run-2',
+      });
+      expect(second).toEqual({ staged: 2, upserted: 2, deleted: 0 });
+      expect(pick(await h.rows('events', ['id']), ['id', 'name', 'n', '_exportsync_run_id'])).toEqual([
+        { id: 'a', name: 'second', n: '10', _exportsync_run_id: 'run-2' },
+        { id: 'b', name: 'b', n: '2', _exportsync_run_id: 'run-1' },
+        { id: 'c', name: 'c', n: '3', _exportsync_run_id: 'run-2' },
+      ]);
+    });
+
+    it('merge dedupes within a batch: the latest cursor wins, on equal cursors the last staged wins', async () => {
+      await setup();
+      const schema = eventsSchema();
+      const result = await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T05:00:00Z', 'a-latest-cursor', '1'],
+            ['a', '2024-01-01T01:00:00Z', 'a-older', '2'],
+            ['b', '2024-01-01T01:00:00Z', 'b-first-staged', '3'],
+            ['c', null, 'c-null-cursor', '9'],
+            ['c', '2024-01-01T00:00:00Z', 'c-with-cursor', '8'],
+          ],
+          [
+            ['b', '2024-01-01T01:00:00Z', 'b-last-staged', '4'],
+            ['a', '2024-01-01T04:59:59.999999Z', 'a-older-by-1us', '5'],
+          ],
+        ],
+      });
+      expect(result.staged).toBe(7);
+      expect(result.upserted).toBe(3);
+      expect(pick(await h.rows('events', ['id']), ['id', 'name'])).toEqual([
+        { id: 'a', name: 'a-latest-cursor' },
+        { id: 'b', name: 'b-last-staged' },
+        { id: 'c', name: 'c-with-cursor' },
+      ]);
+    });
+
+    it('merge on a composite key upserts per key combination', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'pairs',
+        columns: [
+          col('k1', 'string'),
+          col('k2', 'integer'),
+          col('ts', 'timestamp'),
+          col('v', 'string'),
+          ...AUDIT,
+        ],
+        primaryKey: ['k1', 'k2'],
+        cursorColumn: 'ts',
+      };
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '1', '2024-01-01T01:00:00Z', 'a1'],
+            ['a', '2', '2024-01-01T01:00:00Z', 'a2'],
+          ],
+        ],
+      });
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2', '2024-01-01T02:00:00Z', 'a2-new'],
+            ['b', '1', '2024-01-01T02:00:00Z', 'b1'],
+          ],
+        ],
+      });
+      expect(pick(await h.rows('pairs', ['k1', 'k2']), ['k1', 'k2', 'v'])).toEqual([
+        { k1: 'a', k2: '1', v: 'a1' },
+        { k1: 'a', k2: '2', v: 'a2-new' },
+        { k1: 'b', k2: '1', v: 'b1' },
+      ]);
+    });
+
+    it('nothing is visible in the target or the state before commit returns', async () => {
+      await setup();
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r' });
+      await load.write([['a', '2024-01-01T01:00:00Z', 'x', '1']], eventsSchema());
+      expect(await d.describeTable('events')).toBeNull();
+      expect(await d.getState('test.events')).toBeNull();
+      await load.commit({
+        schema: eventsSchema(),
+        mode: 'merge',
+        window: DAY1,
+        state: stateAt(DAY1.to.toISOString()),
+      });
+      expect(await ids()).toEqual(['a']);
+    });
+
+    it('replace_window deletes exactly the rows with cursor in [from, to) and inserts the staged rows', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'installs',
+        columns: [col('ts', 'timestamp'), col('what', 'string'), ...AUDIT],
+        primaryKey: [],
+        cursorColumn: 'ts',
+      };
+      const seed: Row[] = [
+        ['2023-12-31T23:59:59.999999Z', 'before'],
+        ['2024-01-01T00:00:00Z', 'at-from'],
+        ['2024-01-01T12:00:00Z', 'inside'],
+        ['2024-01-01T23:59:59.999999Z', 'last-us'],
+        ['2024-01-02T00:00:00Z', 'at-to'],
+        ['2024-01-01T12:00:00Z', 'inside-duplicate'],
+      ];
+      await loadWindow(d, {
+        schema,
+        mode: 'replace_window',
+        window: win('2023-12-01T00:00:00Z', '2024-02-01T00:00:00Z'),
+        batches: [seed],
+      });
+      const result = await loadWindow(d, {
+        schema,
+        mode: 'replace_window',
+        window: DAY1,
+        batches: [
+          [
+            ['2024-01-01T06:00:00Z', 'new-1'],
+            ['2024-01-01T06:00:00Z', 'new-1'],
+          ],
+        ],
+      });
+      expect(result).toEqual({ staged: 2, upserted: 2, deleted: 4 });
+      expect((await h.rows('installs', ['ts', 'what'])).map((r) => r.what)).toEqual([
+        'before',
+        'new-1',
+        'new-1',
+        'at-to',
+      ]);
+    });
+
+    it('replace_window with a date cursor deletes whole days of [from, to)', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'daily',
+        columns: [col('day', 'date'), col('downloads', 'integer'), ...AUDIT],
+        primaryKey: [],
+        cursorColumn: 'day',
+      };
+      const all = win('2023-12-01T00:00:00Z', '2024-02-01T00:00:00Z');
+      await loadWindow(d, {
+        schema,
+        mode: 'replace_window',
+        window: all,
+        batches: [
+          [
+            ['2023-12-31', '1'],
+            ['2024-01-01', '2'],
+            ['2024-01-02', '3'],
+          ],
+        ],
+      });
+      const result = await loadWindow(d, {
+        schema,
+        mode: 'replace_window',
+        window: DAY1,
+        batches: [[['2024-01-01', '20']]],
+      });
+      expect(result.deleted).toBe(1);
+      expect(pick(await h.rows('daily', ['day']), ['day', 'downloads'])).toEqual([
+        { day: '2023-12-31', downloads: '1' },
+        { day: '2024-01-01', downloads: '20' },
+        { day: '2024-01-02', downloads: '3' },
+      ]);
+    });
+
+    it('an empty window creates the table, writes the state, and for replace_window empties the window', async () => {
+      await setup();
+      const result = await loadWindow(d, {
+        schema: eventsSchema(),
+        batches: [],
+        state: stateAt('2024-01-02T00:00:00.000Z'),
+      });
+      expect(result).toEqual({ staged: 0, upserted: 0, deleted: 0 });
+      expect(await d.describeTable('events')).not.toBeNull();
+      expect(await h.rows('events', ['id'])).toEqual([]);
+      expect((await d.getState('test.events'))?.highWaterMark).toBe('2024-01-02T00:00:00.000Z');
+
+      const schema: TableSchema = {
+        table: 'daily',
+        columns: [col('day', 'date'), col('v', 'integer'), ...AUDIT],
+        primaryKey: [],
+        cursorColumn: 'day',
+      };
+      await loadWindow(d, {
+        streamKey: 'test.daily',
+        schema,
+        mode: 'replace_window',
+        window: DAY1,
+        batches: [[['2024-01-01', '1']]],
+      });
+      const empty = await loadWindow(d, {
+        streamKey: 'test.daily',
+        schema,
+        mode: 'replace_window',
+        window: DAY1,
+        batches: [[]],
+      });
+      expect(empty).toEqual({ staged: 0, upserted: 0, deleted: 1 });
+      expect(await h.rows('daily', ['day'])).toEqual([]);
+    });
+
+    it('a column appended mid-load is NULL for rows staged before it', async () => {
+      await setup();
+      const v1 = eventsSchema();
+      const v2 = eventsSchema('events', [col('country', 'string', 'dynamic')]);
+      await loadWindow(d, {
+        schema: v2,
+        batches: [
+          { rows: [['a', '2024-01-01T01:00:00Z', 'a', '1']], schema: v1 },
+          { rows: [['b', '2024-01-01T02:00:00Z', 'b', '2', null, null, null, 'NL']], schema: v2 },
+        ],
+      });
+      expect(pick(await h.rows('events', ['id']), ['id', 'country'])).toEqual([
+        { id: 'a', country: null },
+        { id: 'b', country: 'NL' },
+      ]);
+      expect((await d.getColumnMap('events')).map((c) => c.name)).toEqual(v2.columns.map((c) => c.name));
+    });
+
+    it('a column added in a later load leaves the old rows NULL and persists the column map in order', async () => {
+      await setup();
+      await loadWindow(d, { schema: eventsSchema(), batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]] });
+      const v2 = eventsSchema('events', [
+        col('country', 'string', 'dynamic'),
+        col('score', 'decimal', 'dynamic'),
+      ]);
+      await loadWindow(d, {
+        schema: v2,
+        window: DAY2,
+        batches: [[['b', '2024-01-02T02:00:00Z', 'b', '2', null, null, null, 'NL', '0.5']]],
+      });
+      expect(
+        pick(await h.rows('events', ['id']), ['id', 'country', 'score']).map((r) => ({
+          ...r,
+          score: canon('decimal', r.score),
+        })),
+      ).toEqual([
+        { id: 'a', country: null, score: null },
+        { id: 'b', country: 'NL', score: '0.5' },
+      ]);
+      expect(await d.getColumnMap('events')).toEqual(v2.columns);
+      const described = await d.describeTable('events');
+      expect(described?.columns.map((c) => c.name)).toEqual(expect.arrayContaining(['country', 'score']));
+    });
+
+    it('a column widened integer → decimal → string keeps every old value', async () => {
+      await setup();
+      const withV = (t: LogicalType) => eventsSchema('events', [col('v', t, 'dynamic')]);
+      await loadWindow(d, {
+        schema: withV('integer'),
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '9223372036854775807']]],
+      });
+      // widened within a load: staged integer rows, then decimal rows
+      await loadWindow(d, {
+        schema: withV('decimal'),
+        window: DAY2,
+        batches: [
+          {
+            rows: [['b', '2024-01-02T01:00:00Z', 'b', '2', null, null, null, '-42']],
+            schema: withV('integer'),
+          },
+          {
+            rows: [['c', '2024-01-02T02:00:00Z', 'c', '3', null, null, null, '1.25']],
+            schema: withV('decimal'),
+          },
+        ],
+      });
+      let described = await d.describeTable('events');
+      expect(described?.columns.find((c) => c.name === 'v')?.type).toBe('decimal');
+      await loadWindow(d, {
+        schema: withV('string'),
+        window: DAY2,
+        batches: [[['d', '2024-01-02T03:00:00Z', 'd', '4', null, null, null, 'n/a']]],
+      });
+      described = await d.describeTable('events');
+      expect(described?.columns.find((c) => c.name === 'v')?.type).toBe('string');
+      const values = (await h.rows('events', ['id'])).map((r) => [r.id, canon('decimal', r.v ?? null)]);
+      expect(values).toEqual([
+        ['a', '9223372036854775807'],
+        ['b', '-42'],
+        ['c', '1.25'],
+        ['d', 'n/a'],
+      ]);
+      expect((await d.getColumnMap('events')).find((c) => c.name === 'v')?.type).toBe('string');
+    });
+
+    it('values round-trip losslessly through the bulk path', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'values',
+        columns: [
+          col('id', 'integer'),
+          col('i', 'integer'),
+          col('d', 'decimal'),
+          col('f', 'float'),
+          col('s', 'string'),
+          col('t', 'timestamp'),
+          col('dt', 'date'),
+          col('b', 'boolean'),
+          ...AUDIT,
+        ],
+        primaryKey: ['id'],
+        cursorColumn: 't',
+      };
+      const extra =
+        '{"big":9223372036854775807,"nested":{"q":"say \\"hi\\"","nl":"a\\nb"},"arr":[1,2.5,null,true]}';
+      const awkward = [
+        '',
+        'NULL',
+        '\\N',
+        '\\.',
+        '\\',
+        'a\\b\\\\c',
+        '"quoted"',
+        "it's",
+        'a,b,,c',
+        'line1\nline2',
+        'cr\r\nlf',
+        '\ttab\t',
+        'ünïcødé ✓ 日本語 🎉 e\u0301',
+        '  leading and trailing  ',
+        '"',
+        '""',
+        ',',
+        '\n',
+        '\\.\n\\.',
+      ];
+      const rows: Row[] = [
+        [
+          '1',
+          '9223372036854775807',
+          '123456789012345678901234567890',
+          '0.1',
+          awkward[0]!,
+          '2024-01-01T00:00:00.000001Z',
+          '2024-02-29',
+          'true',
+          null,
+          null,
+          extra,
+        ],
+        [
+          '2',
+          '-9223372036854775808',
+          '-1234567890123456789012.12345678',
+          '-1.5e-7',
+          null,
+          '1999-12-31T23:59:59.999999Z',
+          '1970-01-01',
+          'false',
+        ],
+        [
+          '3',
+          '9007199254740993',
+          '0.00000001',
+          '1.7976931348623157e+308',
+          'plain',
+          '2024-06-30T12:34:56Z',
+          '9999-12-31',
+          null,
+        ],
+        ['4', '0', '-0.5', '5e-324', null, null, null, null],
+        ...awkward.map((s, i): Row => [String(100 + i), String(i), null, null, s, '2024-01-01T00:00:00Z']),
+      ];
+      await loadWindow(d, { schema, batches: [rows] });
+      const got = await h.rows('values', ['id']);
+      expect(got.length).toBe(rows.length);
+      const typeOf = Object.fromEntries(schema.columns.map((c) => [c.name, c.type]));
+      const names = ['id', 'i', 'd', 'f', 's', 't', 'dt', 'b', '_extra'];
+      const expected = [...rows].sort((a, b) => Number(a[0]) - Number(b[0]));
+      for (const [i, row] of expected.entries()) {
+        const want = Object.fromEntries(
+          names.map((n, j) => [n, canon(typeOf[n]!, row[j === 8 ? 10 : j] ?? null)]),
+        );
+        const have = Object.fromEntries(names.map((n) => [n, canon(typeOf[n]!, got[i]?.[n] ?? null)]));
+        expect(have, `row id ${String(row[0])}`).toEqual(want);
+      }
+      expect(got[0]?._extra).toContain('9223372036854775807');
+      // empty string and NULL stay distinct
+      expect(got.find((r) => r.id === '100')?.s).toBe('');
+      expect(got.find((r) => r.id === '2')?.s).toBeNull();
+    });
+
+    it('identifiers that are reserved words work as table, column and key names', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'order',
+        columns: [
+          col('select', 'string'),
+          col('from', 'timestamp'),
+          col('user', 'string'),
+          col('group', 'integer'),
+          ...AUDIT,
+        ],
+        primaryKey: ['select'],
+        cursorColumn: 'from',
+      };
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['k', '2024-01-01T01:00:00Z', 'u1', '1'],
+            ['k', '2024-01-01T02:00:00Z', 'u2', '2'],
+          ],
+        ],
+      });
+      await loadWindow(d, {
+        schema: { ...schema, columns: [...schema.columns, col('table', 'string', 'dynamic')] },
+        mode: 'replace_window',
+        window: win('2024-01-01T01:30:00Z', '2024-01-01T03:00:00Z'),
+        batches: [[['k2', '2024-01-01T02:30:00Z', 'u3', '3', null, null, null, 't']]],
+      });
+      expect(pick(await h.rows('order', ['select']), ['select', 'user', 'group', 'table'])).toEqual([
+        { select: 'k2', user: 'u3', group: '3', table: 't' },
+      ]);
+      expect((await d.describeTable('order'))?.columns.map((c) => c.name)).toContain('select');
+    });
+
+    it('state is written with the rows and can be listed and reset', async () => {
+      await setup();
+      const s1 = stateAt('2024-01-02T00:00:00.000Z', 3);
+      await loadWindow(d, {
+        schema: eventsSchema(),
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]],
+        state: s1,
+      });
+      expect(await d.getState('test.events')).toEqual(s1);
+      await loadWindow(d, {
+        streamKey: 'other.stream',
+        schema: eventsSchema('other'),
+        batches: [],
+        state: stateAt(null),
+      });
+      const listed = await d.listStates();
+      expect(listed.sort((a, b) => (a.streamKey < b.streamKey ? -1 : 1))).toEqual([
+        { streamKey: 'other.stream', state: stateAt(null) },
+        { streamKey: 'test.events', state: s1 },
+      ]);
+      expect(await d.resetState('test.events')).toBe(true);
+      expect(await d.resetState('test.events')).toBe(false);
+      expect(await d.getState('test.events')).toBeNull();
+      expect(await ids()).toEqual(['a']); // reset touches state only
+    });
+
+    it('an aborted load leaves no table, no rows and no state', async () => {
+      await setup();
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r' });
+      await load.write([['a', '2024-01-01T01:00:00Z', 'x', '1']], eventsSchema());
+      await load.abort();
+      expect(await d.describeTable('events')).toBeNull();
+      expect(await d.getState('test.events')).toBeNull();
+
+      await loadWindow(d, { schema: eventsSchema(), batches: [[['b', '2024-01-01T01:00:00Z', 'b', '1']]] });
+      const again = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r2' });
+      await again.write([['c', '2024-01-01T01:00:00Z', 'c', '1']], eventsSchema());
+      await again.abort();
+      expect(await ids()).toEqual(['b']);
+    });
+
+    it('a failed commit (NULL key) rolls back table changes, rows, column map and state; abort after it is safe', async () => {
+      await setup();
+      const s1 = stateAt('2024-01-02T00:00:00.000Z');
+      await loadWindow(d, {
+        schema: eventsSchema(),
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]],
+        state: s1,
+      });
+      const v2 = eventsSchema('events', [col('country', 'string', 'dynamic')]);
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: v2, runId: 'r2' });
+      await load.write(
+        [
+          ['a', '2024-01-01T05:00:00Z', 'changed', '2', null, null, null, 'NL'],
+          [null, '2024-01-02T01:00:00Z', 'no key', '3'],
+        ],
+        v2,
+      );
+      const err = await rejection(
+        load.commit({ schema: v2, mode: 'merge', window: DAY2, state: stateAt('2024-01-03T00:00:00.000Z') }),
+      );
+      expect(err).toBeInstanceOf(DestinationError);
+      await load.abort();
+      expect(pick(await h.rows('events', ['id']), ['id', 'name'])).toEqual([{ id: 'a', name: 'a' }]);
+      expect(await d.getState('test.events')).toEqual(s1);
+      expect(await d.getColumnMap('events')).toEqual(eventsSchema().columns);
+      if (d.capabilities.transactionalDdl) {
+        expect((await d.describeTable('events'))?.columns.map((c) => c.name)).not.toContain('country');
+      }
+      // the destination is still usable
+      await loadWindow(d, {
+        schema: v2,
+        window: DAY2,
+        batches: [[['b', '2024-01-02T01:00:00Z', 'b', '1', null, null, null, 'DE']]],
+      });
+      expect(await ids()).toEqual(['a', 'b']);
+    });
+
+    it('a failed commit on a new table leaves no table and no state', async () => {
+      await setup();
+      const err = await rejection(
+        loadWindow(d, { schema: eventsSchema(), batches: [[[null, '2024-01-01T01:00:00Z', 'no key', '1']]] }),
+      );
+      expect(err).toBeInstanceOf(DestinationError);
+      expect(await d.getState('test.events')).toBeNull();
+      expect(await d.getColumnMap('events')).toEqual([]);
+      if (d.capabilities.transactionalDdl) expect(await d.describeTable('events')).toBeNull();
+    });
+
+    it('a lock held by one instance makes another throw LockedError within waitMs, and succeed after release', async () => {
+      await setup();
+      const other = await h.reopen();
+      const held = await d.lock('scarf.events', 0);
+      const immediate = await rejection(other.lock('scarf.events', 0));
+      expect(immediate).toBeInstanceOf(LockedError);
+      expect((immediate as Error).message).toContain('scarf.events');
+
+      const started = Date.now();
+      const waited = await rejection(other.lock('scarf.events', 400));
+      const elapsed = Date.now() - started;
+      expect(waited).toBeInstanceOf(LockedError);
+      expect(elapsed).toBeGreaterThanOrEqual(350);
+      expect(elapsed).toBeLessThan(400 + 3000);
+
+      // another stream is independent
+      const unrelated = await other.lock('scarf.aggregates', 0);
+      await unrelated.release();
+
+      // a waiter gets the lock once the holder releases
+      const waiter = other.lock('scarf.events', 10_000);
+      setTimeout(() => void held.release(), 200);
+      const mine = await waiter;
+      expect(await rejection(d.lock('scarf.events', 0))).toBeInstanceOf(LockedError);
+      await mine.release();
+      const back = await d.lock('scarf.events', 0);
+      await back.release();
+    });
+
+    it('runs are recorded and upserted by run id', async () => {
+      await setup();
+      await d.recordRun({
+        runId: 'r-1',
+        command: 'run',
+        startedAt: '2024-01-01T00:00:00.000Z',
+        status: 'running',
+        streams: ['scarf.events'],
+        rows: 0,
+      });
+      await d.recordRun({
+        runId: 'r-1',
+        command: 'run',
+        startedAt: '2024-01-01T00:00:00.000Z',
+        finishedAt: '2024-01-01T00:05:00.000Z',
+        status: 'failed',
+        streams: ['scarf.events', 'scarf.aggregates'],
+        rows: 12345678901,
+        error: 'boom',
+      });
+      await d.recordRun({
+        runId: 'r-2',
+        command: 'backfill',
+        startedAt: '2024-01-02T00:00:00.000Z',
+        status: 'ok',
+        streams: [],
+        rows: 0,
+      });
+      expect(
+        pick(await h.rows('_exportsync_runs', ['run_id']), ['run_id', 'command', 'status', 'rows', 'error']),
+      ).toEqual([
+        { run_id: 'r-1', command: 'run', status: 'failed', rows: '12345678901', error: 'boom' },
+        { run_id: 'r-2', command: 'backfill', status: 'ok', rows: '0', error: null },
+      ]);
+    });
+
+    it('column map and state survive a reopen', async () => {
+      await setup();
+      const schema = eventsSchema('events', [
+        { name: 'weird_name', source: 'Weird Name!', type: 'decimal', origin: 'dynamic' },
+      ]);
+      const s = stateAt('2024-01-02T00:00:00.000Z', 2);
+      await loadWindow(d, {
+        schema,
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '1.5']]],
+        state: s,
+      });
+      const other = await h.reopen();
+      expect(await other.getColumnMap('events')).toEqual(schema.columns);
+      expect(await other.getState('test.events')).toEqual(s);
+      expect((await other.describeTable('events'))?.columns.length).toBe(schema.columns.length);
+    });
+
+    if (options.snapshot ?? true) {
+      it('snapshot upserts staged keys and marks vanished keys with _deleted_at, un-marking keys that return', async () => {
+        await setup();
+        const schema: TableSchema = {
+          table: 'companies',
+          columns: [col('domain', 'string'), col('seen', 'timestamp'), col('hits', 'integer'), ...AUDIT],
+          primaryKey: ['domain'],
+          cursorColumn: 'seen',
+        };
+        const all = win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z');
+        await loadWindow(d, {
+          schema,
+          mode: 'snapshot',
+          window: all,
+          batches: [
+            [
+              ['a.com', '2024-01-01T00:00:00Z', '1'],
+              ['b.com', '2024-01-01T00:00:00Z', '2'],
+            ],
+          ],
+        });
+        const second = await loadWindow(d, {
+          schema,
+          mode: 'snapshot',
+          window: DAY2,
+          batches: [
+            [
+              ['a.com', '2024-01-02T00:00:00Z', '5'],
+              ['c.com', '2024-01-02T00:00:00Z', '1'],
+            ],
+          ],
+        });
+        expect(second).toEqual({ staged: 2, upserted: 2, deleted: 1 });
+        let rows = await h.rows('companies', ['domain']);
+        expect(rows.map((r) => [r.domain, r.hits, r._deleted_at === null])).toEqual([
+          ['a.com', '5', true],
+          ['b.com', '2', false],
+          ['c.com', '1', true],
+        ]);
+        await loadWindow(d, {
+          schema,
+          mode: 'snapshot',
+          window: DAY2,
+          batches: [
+            [
+              ['a.com', '2024-01-03T00:00:00Z', '6'],
+              ['b.com', '2024-01-03T00:00:00Z', '3'],
+              ['c.com', '2024-01-03T00:00:00Z', '1'],
+            ],
+          ],
+        });
+        rows = await h.rows('companies', ['domain']);
+        expect(rows.map((r) => r._deleted_at)).toEqual([null, null, null]);
+      });
+    } else {
+      it('snapshot is refused with a DestinationError and leaves table and state untouched', async () => {
+        await setup();
+        const err = await rejection(
+          loadWindow(d, {
+            schema: eventsSchema(),
+            mode: 'snapshot',
+            batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]],
+          }),
+        );
+        expect(err).toBeInstanceOf(DestinationError);
+        expect((err as Error).message).toMatch(/snapshot/i);
+        expect(await d.getState('test.events')).toBeNull();
+      });
+    }
+
+    it('close() returns even while a load was neither committed nor aborted, and the load leaves nothing', async () => {
+      await setup();
+      const other = await h.reopen();
+      const load = await other.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r' });
+      await load.write([['a', '2024-01-01T01:00:00Z', 'x', '1']], eventsSchema());
+      await other.close();
+      expect(await d.describeTable('events')).toBeNull();
+      expect(await d.getState('test.events')).toBeNull();
+    });
+
+    it('a write whose row is longer than its schema fails with a DestinationError', async () => {
+      await setup();
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r' });
+      const err = await rejection(
+        load.write([['a', '2024-01-01T01:00:00Z', 'x', '1', null, null, null, 'too many']], eventsSchema()),
+      );
+      expect(err).toBeInstanceOf(DestinationError);
+      await load.abort();
+      expect(await d.describeTable('events')).toBeNull();
+    });
+  });
+}
