@@ -1,0 +1,128 @@
+/**
+ * The zod schema of the whole config file: `destination`, `sync`, `sources`. It is the single
+ * description of what a valid file is: the loader validates with it, the JSON Schema for editors
+ * is generated from it, and every default comes from DEFAULTS (src/core/defaults.ts), never
+ * from a literal here. Objects are strict: a misspelt key is an error, not a silently ignored
+ * setting (a typo'd `backfil_days` would otherwise backfill 31 days instead of 365 without a word).
+ */
+import { z } from 'zod';
+import { DEFAULTS } from '../core/defaults.js';
+import { sourceSchema } from './sources.js';
+
+/** A whole number ≥ `min` (the error map turns every failure into "must be an integer ≥ min"). */
+const int = (min: number) => z.number().int().min(min);
+
+/** Warehouse schema names are quoted identifiers; lower snake_case keeps them usable unquoted. */
+const schemaName = z
+  .string()
+  .max(63)
+  .regex(/^[a-z_][a-z0-9_]*$/, 'lower snake_case: letters, digits, underscores, not starting with a digit')
+  .default(DEFAULTS.schema)
+  .describe(`Warehouse schema holding the tables (default ${DEFAULTS.schema}).`);
+
+export const duckdbDestinationSchema = z
+  .object({
+    type: z.literal('duckdb'),
+    path: z
+      .string()
+      .min(1)
+      .default(DEFAULTS.duckdb_path)
+      .describe(`DuckDB database file, relative to the working directory (default ${DEFAULTS.duckdb_path}).`),
+    schema: schemaName,
+  })
+  .strict();
+
+export const postgresDestinationSchema = z
+  .object({
+    type: z.literal('postgres'),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .describe('Connection URL; write ${DATABASE_URL} so the password stays in the environment.'),
+    schema: schemaName,
+    statement_timeout_ms: int(1).optional().describe('Server-side statement_timeout per session (default: none).'),
+  })
+  .strict();
+
+export const destinationSchema = z.discriminatedUnion('type', [duckdbDestinationSchema, postgresDestinationSchema]);
+
+export const retrySchema = z
+  .object({
+    attempts: int(1).default(DEFAULTS.retry_attempts).describe('Attempts per HTTP request, first try included.'),
+    min_delay_ms: int(0).default(DEFAULTS.retry_min_delay_ms).describe('First backoff delay; doubles per attempt.'),
+    max_delay_ms: int(0).default(DEFAULTS.retry_max_delay_ms).describe('Cap on one backoff delay and on Retry-After.'),
+  })
+  .strict()
+  .superRefine((retry, ctx) => {
+    if (retry.max_delay_ms < retry.min_delay_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_delay_ms'],
+        message: `must be ≥ min_delay_ms (${retry.min_delay_ms})`,
+      });
+    }
+  });
+
+export const syncSchema = z
+  .object({
+    backfill_days: int(1).default(DEFAULTS.backfill_days).describe('UTC days a first run loads, today included.'),
+    lookback_days: int(0).default(DEFAULTS.lookback_days).describe('Days re-read before the stored mark each run.'),
+    concurrency: int(1).default(DEFAULTS.concurrency).describe('Streams synced at once.'),
+    batch_rows: int(1).default(DEFAULTS.batch_rows).describe('Rows per destination write.'),
+    window_attempts: int(1).default(DEFAULTS.window_attempts).describe('Attempts per window when a body fails.'),
+    request_timeout_ms: int(1).default(DEFAULTS.request_timeout_ms).describe('Idle time that ends a request.'),
+    max_requests_per_run: int(1).default(DEFAULTS.max_requests_per_run).describe('Requests per source per run.'),
+    lock_wait_ms: int(0).default(DEFAULTS.lock_wait_ms).describe("Wait for another run's stream lock."),
+    column_budget: int(1).default(DEFAULTS.column_budget).describe('Dynamic columns per table before _extra.'),
+    retry: retrySchema.prefault({}),
+  })
+  .strict();
+
+/**
+ * Source names must be unique: they prefix table names and state keys, so two sources with one
+ * name would write into each other's tables and share a high-water mark. Checked on the raw
+ * entries (`when`), so a duplicate is reported even when another entry has errors.
+ */
+const sourcesSchema = z
+  .array(sourceSchema)
+  .min(1)
+  .superRefine(
+    (entries: unknown[], ctx) => {
+      const firstIndex = new Map<string, number>();
+      entries.forEach((entry, index) => {
+        const name = effectiveName(entry);
+        if (name === undefined) return;
+        const first = firstIndex.get(name);
+        if (first === undefined) firstIndex.set(name, index);
+        else {
+          ctx.addIssue({
+            code: 'custom',
+            path: [index, 'name'],
+            message: `duplicate source name "${name}" (also sources[${first}]); give each source a distinct name`,
+          });
+        }
+      });
+    },
+    { when: (payload) => Array.isArray(payload.value) },
+  );
+
+/** `name`, else `type`: the name a source entry will have once defaults are applied. */
+export function effectiveName(entry: unknown): string | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const { name, type } = entry as { name?: unknown; type?: unknown };
+  if (typeof name === 'string') return name;
+  return typeof type === 'string' ? type : undefined;
+}
+
+export const configSchema = z
+  .object({
+    destination: destinationSchema.describe('Where the data goes: duckdb (embedded file) or postgres.'),
+    sync: syncSchema.prefault({}).describe('Run settings; every key optional.'),
+    sources: sourcesSchema.describe('The APIs to sync; each entry is discriminated on `type`.'),
+  })
+  .strict();
+
+/** The validated file, before source names and per-source settings are resolved (see load.ts). */
+export type ParsedConfig = z.output<typeof configSchema>;
+/** What a user may write (defaults optional). */
+export type ConfigInput = z.input<typeof configSchema>;
