@@ -7,12 +7,14 @@
  *   - a field keeps the warehouse name it was first given (persisted `source` wins);
  *   - no value is dropped: misfits, fields past the column budget, duplicate header fields,
  *     surplus values and unreadable records all end up in `_extra`;
- *   - rows that could not be loaded idempotently never leave here: a merge key that is NULL or
- *     '' (all such rows would collapse into one), or (replace_window) a NULL cursor, throws
- *     DataError naming stream, line and field, and so
- *     does a reject in such a stream. Loading them would double them on every re-run, since no
- *     upsert or window delete can ever match them again. Rejects of other streams become rows
- *     with every data column NULL and `_extra = {"_rejected": {position, error, raw}}`.
+ *   - rows that cannot be loaded idempotently never leave here: a merge key that is NULL or ''
+ *     (all such rows would collapse into one), or in a replace_window stream a NULL cursor
+ *     (the window delete can never reach it, so every re-run would add it again), throws
+ *     DataError naming stream, line and field (`events: line 17: id is empty`); so does a
+ *     reject in such a stream. Rejects of other streams become rows with every data column
+ *     NULL and `_extra = {"_rejected": {position, error, raw}}`.
+ *   - the field → column plan is cached per distinct `fields` array (by identity): readers
+ *     should hand every batch of one response the same header array.
  * If `map` throws, the schema may already have grown: the caller aborts the load.
  */
 import {
@@ -22,11 +24,11 @@ import {
   type Row,
   type TableSchema,
 } from '../core/contracts.js';
-import type { DestinationCapabilities, LogicalType, Logger, StreamDefinition } from '../core/contracts.js';
+import type { DestinationCapabilities, Logger, StreamDefinition } from '../core/contracts.js';
 import { ConfigError, DataError } from '../core/errors.js';
-import { resolveColumnName } from './identifiers.js';
-import { jsonText } from './text.js';
-import { canonicalize, canonicalizer, inferType, widen, type Canonicalizer } from './types.js';
+import { ColumnSet } from './columns.js';
+import { jsonText, stripNul } from './text.js';
+import { canonicalize, inferType, widen, type Canonicalizer } from './types.js';
 
 export interface MapperOptions {
   /** Normalised warehouse table name. */
@@ -54,112 +56,72 @@ interface Plan {
   extraKeys: string[];
 }
 
-const AUDIT_TYPES: Record<string, LogicalType> = {
-  [AUDIT_COLUMNS.loadedAt]: 'timestamp',
-  [AUDIT_COLUMNS.runId]: 'string',
-  [AUDIT_COLUMNS.extra]: 'json',
-};
-
 export class RowMapper {
   private readonly stream: StreamDefinition;
   private readonly log: Logger;
-  private readonly maxIdentifierLength: number;
   private readonly maxColumns: number;
   private readonly columnBudget: number;
-  private readonly columns: ColumnSpec[];
-  private readonly canon: Canonicalizer[] = [];
-  private readonly fixed: boolean[] = [];
-  private readonly taken = new Set<string>();
-  private readonly fieldSlots = new Map<string, number>();
+  private readonly cols: ColumnSet;
   private readonly plans = new WeakMap<string[], Plan>();
   private readonly warned = new Set<string>();
+  /** Fields past the column budget: their values go to `_extra`. */
+  private readonly overflow = new Map<string, number>();
   private readonly extraIndex: number;
-  private readonly keyIndexes: number[];
-  /** Columns that must be non-null for the row to be loadable (merge key, replace_window cursor). */
+  /** Columns that must be non-empty for the row to be loadable (merge key, replace_window cursor). */
   private readonly required: Array<{ index: number; field: string }>;
   private readonly primaryKey: string[];
   private readonly cursorColumn: string;
-  private template: Row = [];
-  private dynamicCount = 0;
-  private changed = false;
+  /** Every row starts as a copy of this: NULLs plus the two audit values. */
+  private readonly template: Row;
   private snapshot: TableSchema | null = null;
+  private snapshotVersion = -1;
 
   constructor(private readonly options: MapperOptions) {
     const { stream, capabilities } = options;
     this.stream = stream;
     this.log = options.log.child({ stream: stream.name, table: options.table });
-    this.maxIdentifierLength = capabilities.maxIdentifierLength;
     this.maxColumns = capabilities.maxColumns;
     this.columnBudget = options.columnBudget;
-    this.columns = options.persisted.map((c) => ({ ...c }));
-    this.columns.forEach((c, i) => {
-      this.taken.add(c.name.toLowerCase());
-      this.canon.push(canonicalizer(c.type));
-      this.fixed.push(c.origin === 'dictionary');
-      if (c.origin === 'dynamic') this.dynamicCount++;
-      if (c.origin !== 'audit' && !this.fieldSlots.has(c.source)) this.fieldSlots.set(c.source, i);
-    });
-    for (const d of stream.columns) {
-      const i = this.fieldSlots.get(d.name);
-      if (i === undefined) {
-        this.append({ name: this.newName(d.name), source: d.name, type: d.type, origin: 'dictionary' });
-        this.fieldSlots.set(d.name, this.columns.length - 1);
-      } else {
-        this.fixed[i] = true;
-        const col = this.columns[i] as ColumnSpec;
-        if (col.type !== d.type) this.setType(i, widen(col.type, d.type));
-      }
-    }
-    for (const [name, type] of Object.entries(AUDIT_TYPES)) {
-      if (!this.columns.some((c) => c.origin === 'audit' && c.name === name)) {
-        this.append({ name, source: name, type, origin: 'audit' });
-      }
-    }
-    this.extraIndex = this.columns.findIndex((c) => c.origin === 'audit' && c.name === AUDIT_COLUMNS.extra);
+    this.cols = new ColumnSet(options.persisted, stream, capabilities.maxIdentifierLength);
+    const columns = this.cols.columns;
+    this.extraIndex = this.cols.auditIndex(AUDIT_COLUMNS.extra);
     this.primaryKey = stream.primaryKey.map((f) => this.dictionaryColumn(f, 'primary key'));
-    this.keyIndexes = stream.primaryKey.map((f) => this.fieldSlots.get(f) as number);
     this.cursorColumn = this.dictionaryColumn(stream.cursorField, 'cursor');
-    const cursorType = this.columns[this.fieldSlots.get(stream.cursorField) as number]?.type;
+    const cursorIndex = this.cols.indexOf(stream.cursorField) as number;
+    const cursorType = columns[cursorIndex]?.type;
     if (cursorType !== 'timestamp' && cursorType !== 'date') {
       throw new ConfigError(
         `stream ${stream.name}: cursor field ${stream.cursorField} must be a timestamp or date column`,
       );
     }
-    this.required = stream.primaryKey.map((field, k) => ({ index: this.keyIndexes[k] as number, field }));
-    if (stream.writeMode === 'replace_window') {
-      this.required.push({
-        index: this.fieldSlots.get(stream.cursorField) as number,
-        field: stream.cursorField,
-      });
-    }
+    this.required = stream.primaryKey.map((field) => ({ index: this.cols.indexOf(field) as number, field }));
+    if (stream.writeMode === 'replace_window')
+      this.required.push({ index: cursorIndex, field: stream.cursorField });
     const loadedAt = canonicalize('timestamp', options.loadedAt);
     if (typeof loadedAt !== 'string')
       throw new RangeError(`loadedAt is not an ISO instant: ${options.loadedAt}`);
-    // Every row starts as a copy of this: NULLs plus the two audit values.
-    this.template = this.columns.map((c) => {
-      if (c.origin !== 'audit') return null;
-      return c.name === AUDIT_COLUMNS.loadedAt
-        ? loadedAt
-        : c.name === AUDIT_COLUMNS.runId
-          ? options.runId
-          : null;
-    });
+    this.template = columns.map(() => null);
+    this.template[this.cols.auditIndex(AUDIT_COLUMNS.loadedAt)] = loadedAt;
+    this.template[this.cols.auditIndex(AUDIT_COLUMNS.runId)] = options.runId;
   }
 
   /** Current schema: persisted columns, then appended ones; types only widen. */
   get schema(): TableSchema {
-    this.snapshot ??= {
-      table: this.options.table,
-      columns: this.columns.map((c) => ({ ...c })),
-      primaryKey: [...this.primaryKey],
-      cursorColumn: this.cursorColumn,
-    };
+    if (this.snapshot === null || this.snapshotVersion !== this.cols.version) {
+      this.snapshot = {
+        table: this.options.table,
+        columns: this.cols.columns.map((c) => ({ ...c })),
+        primaryKey: [...this.primaryKey],
+        cursorColumn: this.cursorColumn,
+      };
+      this.snapshotVersion = this.cols.version;
+    }
     return this.snapshot;
   }
 
   /** True once this mapper added or widened a column compared with `persisted`. */
   get schemaChanged(): boolean {
-    return this.changed;
+    return this.cols.changed;
   }
 
   map(batch: RecordBatch): Row[] {
@@ -168,8 +130,7 @@ export class RowMapper {
     const nf = slots.length;
     const records = batch.records;
     const out: Row[] = new Array<Row>(records.length);
-    const canon = this.canon;
-    const fixed = this.fixed;
+    const { canon, fixed, textual } = this.cols;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as unknown[];
       const row = this.template.slice();
@@ -188,13 +149,16 @@ export class RowMapper {
           continue;
         }
         let c: string | null | undefined;
-        if (fixed[slot]) {
+        if (typeof v === 'string' && textual[slot]) {
+          // The common case inline (string column, string value): no call through `canon`.
+          c = v.indexOf('\0') < 0 ? v : stripNul(v);
+        } else if (fixed[slot]) {
           c = (canon[slot] as Canonicalizer)(v);
           if (c === undefined) {
             (extra ??= {})[extraKeys[j] as string] = v;
             this.warnOnce(
               `misfit:${slot}`,
-              { field: plan.fields[j], type: this.columns[slot]?.type },
+              { field: plan.fields[j], type: this.cols.columns[slot]?.type },
               'value does not fit the column type; kept in _extra',
             );
             continue;
@@ -240,7 +204,7 @@ export class RowMapper {
     const what =
       raw === undefined
         ? 'is empty'
-        : `${JSON.stringify(raw).slice(0, 80)} is not a valid ${this.columns[this.fieldSlots.get(field) as number]?.type}`;
+        : `${JSON.stringify(raw).slice(0, 80)} is not a valid ${this.cols.columns[this.cols.indexOf(field) as number]?.type}`;
     throw new DataError(`${this.stream.name}: line ${line}: ${field} ${what}`, {
       stream: this.stream.name,
       line,
@@ -250,40 +214,38 @@ export class RowMapper {
 
   /** Value of a dynamic column, widening the column when the value needs a wider type. */
   private dynamicValue(slot: number, v: unknown): string | null {
-    const col = this.columns[slot] as ColumnSpec;
+    const col = this.cols.columns[slot] as ColumnSpec;
     if (col.type !== 'string') {
       const inferred = inferType(v);
       if (inferred === null) return null;
       const wider = widen(col.type, inferred);
       if (wider !== col.type) {
         this.log.info({ column: col.name, from: col.type, to: wider }, 'column widened');
-        this.setType(slot, wider);
+        this.cols.widenTo(slot, wider);
       }
     }
-    return (this.canon[slot] as Canonicalizer)(v) as string | null;
+    return (this.cols.canon[slot] as Canonicalizer)(v) as string | null;
   }
 
   private resolvePending(plan: Plan, j: number, v: unknown): number {
     const field = plan.fields[j] as string;
-    let slot = this.fieldSlots.get(field);
+    let slot = this.cols.indexOf(field) ?? this.overflow.get(field);
     if (slot === undefined) {
       const type = inferType(v);
       if (type === null) return PENDING;
-      if (this.dynamicCount >= this.columnBudget || this.columns.length >= this.maxColumns) {
+      if (this.cols.dynamicColumns >= this.columnBudget || this.cols.length >= this.maxColumns) {
         this.warnOnce(
           `budget:${field}`,
           { field, budget: this.columnBudget },
           'column budget reached; field kept in _extra',
         );
         slot = EXTRA;
+        this.overflow.set(field, EXTRA);
       } else {
-        const name = this.newName(field);
-        this.append({ name, source: field, type, origin: 'dynamic' });
-        this.dynamicCount++;
-        slot = this.columns.length - 1;
-        this.log.info({ column: name, field, type }, 'column added');
+        slot = this.cols.addDynamic(field, type);
+        this.template.push(null);
+        this.log.info({ column: this.cols.columns[slot]?.name, field, type }, 'column added');
       }
-      this.fieldSlots.set(field, slot);
     }
     plan.slots[j] = slot;
     return slot;
@@ -303,7 +265,8 @@ export class RowMapper {
       }
       seen.add(f);
       extraKeys.push(f);
-      slots[j] = this.fieldSlots.get(f) ?? (this.stream.dynamicColumns ? PENDING : EXTRA);
+      slots[j] =
+        this.cols.indexOf(f) ?? this.overflow.get(f) ?? (this.stream.dynamicColumns ? PENDING : EXTRA);
     });
     const plan = { fields, slots, extraKeys };
     this.plans.set(fields, plan);
@@ -311,32 +274,11 @@ export class RowMapper {
   }
 
   private dictionaryColumn(field: string, role: string): string {
-    const slot = this.fieldSlots.get(field);
+    const slot = this.cols.indexOf(field);
     if (!this.stream.columns.some((d) => d.name === field) || slot === undefined) {
       throw new ConfigError(`stream ${this.stream.name}: ${role} field ${field} is not a dictionary column`);
     }
-    return (this.columns[slot] as ColumnSpec).name;
-  }
-
-  private newName(raw: string): string {
-    return resolveColumnName(raw, this.taken, this.maxIdentifierLength);
-  }
-
-  private append(col: ColumnSpec): void {
-    this.columns.push(col);
-    this.canon.push(canonicalizer(col.type));
-    this.fixed.push(col.origin === 'dictionary');
-    this.taken.add(col.name.toLowerCase());
-    this.template.push(null);
-    this.changed = true;
-    this.snapshot = null;
-  }
-
-  private setType(slot: number, type: LogicalType): void {
-    (this.columns[slot] as ColumnSpec).type = type;
-    this.canon[slot] = canonicalizer(type);
-    this.changed = true;
-    this.snapshot = null;
+    return (this.cols.columns[slot] as ColumnSpec).name;
   }
 
   private warnOnce(key: string, fields: Record<string, unknown>, msg: string): void {

@@ -81,6 +81,26 @@ export function fitsInt64(s: string): boolean {
  */
 export function decimalText(s: string): string | undefined {
   const len = s.length;
+  // Fast path, one scan: plain `-?\d+(\.\d+)?` is returned as it is.
+  let k = s.charCodeAt(0) === 45 ? 1 : 0;
+  const first = k;
+  while (k < len && isDigitCode(s.charCodeAt(k))) k++;
+  if (k > first) {
+    if (k === len) return s;
+    if (s.charCodeAt(k) === 46) {
+      const f = ++k;
+      while (k < len && isDigitCode(s.charCodeAt(k))) k++;
+      if (k === len && k > f) return s;
+    }
+  }
+  return decimalSlow(s, len);
+}
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function decimalSlow(s: string, len: number): string | undefined {
   const c0 = s.charCodeAt(0);
   const neg = c0 === 45;
   const start = neg || c0 === 43 ? 1 : 0;

@@ -68,25 +68,23 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-/** Days since epoch of a valid `YYYY-MM-DD` prefix of `s`, or NaN. */
+/** y*10000 + m*100 + d of a valid `YYYY-MM-DD` prefix of `s`, or -1. */
 function datePrefix(s: string): number {
-  if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return NaN;
+  if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return -1;
   const y1 = two(s, 0);
   const y2 = two(s, 2);
   const m = two(s, 5);
   const d = two(s, 8);
-  if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1) return NaN;
+  if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1) return -1;
   const y = y1 * 100 + y2;
-  if (y < 1 || d > daysInMonth(y, m)) return NaN;
-  return daysFromCivil(y, m, d);
+  if (y < 1 || d > daysInMonth(y, m)) return -1;
+  return y * 10000 + m * 100 + d;
 }
 
 /** Canonical date text, or undefined when `s` is not exactly a valid `YYYY-MM-DD`. */
 export function parseDate(s: string): string | undefined {
-  return s.length === 10 && !Number.isNaN(datePrefix(s)) ? s : undefined;
+  return s.length === 10 && datePrefix(s) >= 0 ? s : undefined;
 }
-
-const ZEROS6 = '000000';
 
 /** Offset in minutes of the zone text s[i..], or NaN. */
 function zoneOffset(s: string, i: number): number {
@@ -117,42 +115,48 @@ function zoneOffset(s: string, i: number): number {
   return sign * (h * 60 + mi);
 }
 
+/** What follows `YYYY-MM-DDTHH:MM:SS[.f…]` for n = 0…6 fraction digits given. */
+const SUFFIX = ['.000000Z', '00000Z', '0000Z', '000Z', '00Z', '0Z', 'Z'];
+
 /** Canonical timestamp text, or undefined when `s` is not one of the accepted shapes. */
 export function parseTimestamp(s: string): string | undefined {
   const len = s.length;
-  const day = datePrefix(s);
-  if (Number.isNaN(day)) return undefined;
+  const ymd = datePrefix(s);
+  if (ymd < 0) return undefined;
   if (len === 10) return `${s}T00:00:00.000000Z`;
   const sep = s.charCodeAt(10);
-  if ((sep !== 84 && sep !== 32) || len < 19 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58)
+  if ((sep !== 84 && sep !== 32) || len < 19 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
     return undefined;
+  }
   const h = two(s, 11);
   const mi = two(s, 14);
   const sec = two(s, 17);
   if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return undefined;
   let i = 19;
-  let frac = ZEROS6;
+  let n = 0; // fraction digits given
   if (i < len && s.charCodeAt(i) === 46) {
     const start = ++i;
     while (i < len && digit(s, i) >= 0) i++;
-    const n = i - start;
+    n = i - start;
     if (n === 0 || n > 9) return undefined;
     for (let k = start + 6; k < i; k++) if (s.charCodeAt(k) !== 48) return undefined;
-    frac = n >= 6 ? s.slice(start, start + 6) : s.slice(start, i) + ZEROS6.slice(n);
   }
   const offset = zoneOffset(s, i);
   if (Number.isNaN(offset)) return undefined;
+  // Everything up to the sixth fraction digit, then the padding and Z.
+  const keep = n === 0 ? 19 : 20 + (n > 6 ? 6 : n);
+  const suffix = SUFFIX[n > 6 ? 6 : n] as string;
   if (offset === 0) {
-    // Fast path: already canonical.
-    if (len === 27 && sep === 84 && frac.length === 6 && s.charCodeAt(26) === 90 && s.charCodeAt(19) === 46)
-      return s;
-    return `${s.slice(0, 10)}T${s.slice(11, 19)}.${frac}Z`;
+    if (sep === 84)
+      return keep === 26 && len === 27 && s.charCodeAt(26) === 90 ? s : s.slice(0, keep) + suffix;
+    return `${s.slice(0, 10)}T${s.slice(11, keep)}${suffix}`;
   }
+  const day = daysFromCivil(Math.floor(ymd / 10000), Math.floor(ymd / 100) % 100, ymd % 100);
   let minutes = day * 1440 + h * 60 + mi - offset;
   const newDay = Math.floor(minutes / 1440);
   if (newDay < MIN_DAY || newDay > MAX_DAY) return undefined;
   minutes -= newDay * 1440;
-  return `${civilFromDays(newDay)}T${pad2(Math.floor(minutes / 60))}:${pad2(minutes % 60)}:${s.slice(17, 19)}.${frac}Z`;
+  return `${civilFromDays(newDay)}T${pad2(Math.floor(minutes / 60))}:${pad2(minutes % 60)}:${s.slice(17, keep)}${suffix}`;
 }
 
 /**
