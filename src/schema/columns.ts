@@ -54,7 +54,8 @@ export class ColumnSet {
       } else {
         this.fixed[i] = true;
         const col = this.columns[i] as ColumnSpec;
-        if (col.type !== d.type) this.widenTo(i, widen(col.type, d.type));
+        const type = widen(col.type, d.type);
+        if (type !== col.type) this.widenTo(i, type);
       }
     }
     for (const [name, type] of Object.entries(AUDIT_TYPES)) {

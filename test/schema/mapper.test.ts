@@ -145,6 +145,21 @@ describe('RowMapper schema', () => {
     expect(m.schemaChanged).toBe(true);
   });
 
+  it('keeps a persisted column that is already wider than the dictionary type, without a change', () => {
+    const persisted: ColumnSpec[] = [
+      { name: 'id', source: 'id', type: 'string', origin: 'dictionary' },
+      { name: 'time', source: 'time', type: 'timestamp', origin: 'dictionary' },
+      { name: 'amount', source: 'amount', type: 'string', origin: 'dynamic' },
+      { name: 'dnt', source: 'dnt', type: 'boolean', origin: 'dictionary' },
+      ...AUDIT,
+    ];
+    const { m } = mapper({ persisted });
+    expect(m.schema.columns).toEqual(persisted);
+    expect(m.schemaChanged).toBe(false);
+    const [row] = m.map({ fields: ['id', 'amount'], records: [['a', '1e3']] });
+    expect(obj(m, row as Row).amount).toBe('1e3');
+  });
+
   it('refuses a key or cursor that is not a dictionary column', () => {
     expect(() => mapper({}, { primaryKey: ['nope'] })).toThrow(ConfigError);
     expect(() => mapper({}, { cursorField: 'amount' })).toThrow(/timestamp or date/);
