@@ -1,0 +1,330 @@
+/**
+ * A local stand-in for Scarf's raw event export, `GET /v2/packages/{owner}/events`, on 127.0.0.1.
+ * It speaks the contract in notes/source-apis.md §2 (Bearer auth, `{message, code}` error bodies,
+ * inclusive `start_date`/`end_date`, a streamed `text/csv` attachment) and can inject the faults a
+ * real export shows. Rows are generated per day while writing, honouring backpressure, so it can
+ * serve millions of rows in constant memory.
+ *
+ * If it drifts from the real API, the connector is tested against a fiction; every guessed part
+ * is marked [G]/[I] in the notes and in connectors/scarf/README.md.
+ */
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DAY_MS, addDays, daysBetween, isoDate } from '../../src/core/time.js';
+import { csvLine, dayRows, headerFor, type ScarfDataOptions } from './simulator-data.js';
+import {
+  DEFAULT_FAULT_KINDS,
+  FaultPicker,
+  faultLabel,
+  type ScarfFault,
+  type ScarfFaultPolicy,
+} from './simulator-faults.js';
+
+export { faults, type ScarfFault } from './simulator-faults.js';
+
+export interface ScarfSimulatorOptions extends Partial<ScarfDataOptions>, Partial<ScarfFaultPolicy> {
+  /** Port on 127.0.0.1 (default 0: any free port). */
+  port?: number;
+  /** The one valid API token (default 'scarf-test-token'). */
+  token?: string;
+  /** Owners with export access (default ['acme']); any other owner is 404 not-found. */
+  owners?: string[];
+  /** Owners that exist but are not on a paid plan: 403 not-a-pro-member. */
+  ineligibleOwners?: string[];
+  /** Longest accepted range in days, both ends counted (default 31) [G: the real limit is unknown]. */
+  maxRangeDays?: number;
+  /** Fixes "now" to an instant: later days are empty, today only has events up to it. */
+  now?: Date;
+  /** Fixes "today" to a UTC day whose events are all visible (ignored when `now` is set). */
+  today?: Date;
+  /** Rows per socket write (default 256). */
+  chunkRows?: number;
+}
+
+/** One request as the simulator saw it. `rows` counts data rows written (grows while streaming). */
+export interface RequestLog {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** HTTP status sent, 0 when the connection was reset before any header. */
+  status: number;
+  fault?: string;
+  authorization?: string;
+  rows: number;
+  /** The body was written to the end (false for resets, truncations, client aborts). */
+  completed: boolean;
+}
+
+export interface ScarfSimulator {
+  /** Base URL, e.g. http://127.0.0.1:54321 (use as the source's `base_url`). */
+  url: string;
+  port: number;
+  requests: RequestLog[];
+  /** Changes data and fault settings for the next requests. */
+  setFaults(settings: Partial<ScarfDataOptions> & Partial<ScarfFaultPolicy>): void;
+  /** Exact faults for the next `/events` requests, in order; `null` = one clean request. */
+  queueFaults(list: Array<ScarfFault | null>): void;
+  /** Moves the simulator's clock (undefined: back to the real clock or `today`). */
+  setNow(now: Date | undefined): void;
+  /** The rows a request for [startDate, endDate] (inclusive, YYYY-MM-DD) returns now, header first. */
+  rows(startDate: string, endDate: string): Generator<string[]>;
+  close(): Promise<void>;
+}
+
+type Json = Record<string, unknown>;
+
+export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): Promise<ScarfSimulator> {
+  const token = options.token ?? 'scarf-test-token';
+  const owners = new Set(options.owners ?? ['acme']);
+  const ineligible = new Set(options.ineligibleOwners ?? []);
+  const maxRangeDays = options.maxRangeDays ?? 31;
+  const chunkRows = options.chunkRows ?? 256;
+  const data: ScarfDataOptions = {
+    seed: options.seed ?? 'scarf',
+    eventsPerDay: options.eventsPerDay ?? 24,
+    duplicateRate: options.duplicateRate ?? 0,
+    crossDayDuplicates: options.crossDayDuplicates ?? 0,
+    lateEvents: options.lateEvents ?? 0,
+    lateEventDelayDays: options.lateEventDelayDays ?? 2,
+    newColumnFrom: options.newColumnFrom,
+    newColumnName: options.newColumnName ?? 'origin_asn',
+  };
+  const picker = new FaultPicker({
+    faultRate: options.faultRate ?? 0,
+    failEvery: options.failEvery ?? 0,
+    faultKinds: options.faultKinds ?? DEFAULT_FAULT_KINDS,
+    faultSeed: options.faultSeed ?? data.seed,
+  });
+  let fixedNow = options.now;
+  const requests: RequestLog[] = [];
+
+  /** The clock and whether today's rows stop at it. */
+  const clock = (): { now: Date; cut: boolean } => {
+    if (fixedNow) return { now: fixedNow, cut: true };
+    if (options.today)
+      return {
+        now: new Date(Math.floor(options.today.getTime() / DAY_MS) * DAY_MS + DAY_MS - 1),
+        cut: false,
+      };
+    return { now: new Date(), cut: true };
+  };
+
+  function* rows(startDate: string, endDate: string): Generator<string[]> {
+    const header = headerFor(endDate, data);
+    yield header;
+    const { now, cut } = clock();
+    const start = new Date(`${startDate}T00:00:00Z`);
+    for (let d = start; isoDate(d) <= endDate; d = addDays(d, 1)) {
+      yield* dayRows(d.getTime(), now, cut, header.length, data);
+    }
+  }
+
+  const sendJson = (
+    res: ServerResponse,
+    entry: RequestLog,
+    status: number,
+    body: Json,
+    headers: Json = {},
+  ): void => {
+    entry.status = status;
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(body));
+    entry.completed = true;
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const entry: RequestLog = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      authorization: req.headers.authorization,
+      rows: 0,
+      completed: false,
+    };
+    requests.push(entry);
+    const match = /^\/v2\/packages\/([^/]+)\/events$/.exec(url.pathname);
+    if (!match)
+      return sendJson(res, entry, 404, { message: `No route for ${url.pathname}`, code: 'not-found' });
+    if (req.method !== 'GET')
+      return sendJson(res, entry, 405, { message: 'Method not allowed', code: 'method-not-allowed' });
+
+    const fault = picker.next();
+    if (fault) entry.fault = faultLabel(fault);
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'slow') await sleep(fault.delayMs);
+    if (fault?.kind === 'status') {
+      const headers: Json = fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+      const message = fault.status === 429 ? 'Too many requests' : 'Internal server error';
+      return sendJson(res, entry, fault.status, fault.body ? JSON.parse(fault.body) : { message }, headers);
+    }
+
+    // [G] the 401 body is unknown; {message, code} like the documented export errors.
+    if (req.headers.authorization !== `Bearer ${token}`) {
+      return sendJson(res, entry, 401, { message: 'Invalid or missing API token', code: 'unauthorized' });
+    }
+    const owner = decodeURIComponent(match[1] as string);
+    if (ineligible.has(owner)) {
+      return sendJson(res, entry, 403, {
+        message: `${owner} is not eligible for export: raw event exports require a paid plan`,
+        code: 'not-a-pro-member',
+      });
+    }
+    if (!owners.has(owner))
+      return sendJson(res, entry, 404, { message: `Entity ${owner} not found`, code: 'not-found' });
+
+    const startDate = url.searchParams.get('start_date') ?? '';
+    const endDate = url.searchParams.get('end_date') ?? '';
+    for (const [name, value] of [
+      ['start_date', startDate],
+      ['end_date', endDate],
+    ] as const) {
+      const d = new Date(`${value}T00:00:00Z`);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(d.getTime()) || isoDate(d) !== value) {
+        // [G] servant answers unparsable query parameters with a plain-text 400.
+        entry.status = 400;
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`Error parsing query parameter ${name} failed: could not parse: \`${value}'`);
+        entry.completed = true;
+        return;
+      }
+    }
+    const days = daysBetween(new Date(`${startDate}T00:00:00Z`), new Date(`${endDate}T00:00:00Z`)) + 1;
+    if (days < 1) {
+      return sendJson(res, entry, 400, {
+        message: 'start_date must not be after end_date',
+        code: 'invalid-package-query',
+      });
+    }
+    if (days > maxRangeDays) {
+      return sendJson(res, entry, 400, {
+        message: `Date range of ${days} days is longer than the maximum of ${maxRangeDays} days`,
+        code: 'range-too-long',
+      });
+    }
+    await stream(res, entry, rows(startDate, endDate), fault, `${owner}-events-${startDate}-${endDate}.csv`);
+  }
+
+  async function stream(
+    res: ServerResponse,
+    entry: RequestLog,
+    source: Generator<string[]>,
+    fault: ScarfFault | null,
+    filename: string,
+  ) {
+    entry.status = 200;
+    res.writeHead(200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="${filename}"`,
+    });
+    let closed = false;
+    res.on('close', () => (closed = true));
+    let chunk = '';
+    let inChunk = 0;
+    let rowNumber = -1; // data rows written so far (the header makes it 0)
+    for (const fields of source) {
+      chunk += csvLine(fields);
+      rowNumber++;
+      inChunk++;
+      const boundary =
+        (fault?.kind === 'truncate' || fault?.kind === 'stall') && rowNumber === fault.afterRows;
+      if (inChunk < chunkRows && !boundary) continue;
+      if (!(await write(res, chunk, () => closed, boundary))) return;
+      entry.rows = rowNumber;
+      chunk = '';
+      inChunk = 0;
+      if (boundary && fault?.kind === 'truncate') {
+        res.socket?.destroy();
+        return;
+      }
+      if (boundary && fault?.kind === 'stall') await sleep(fault.delayMs);
+      if (closed) return;
+    }
+    if (fault?.kind === 'truncate') {
+      // Fewer rows than afterRows: still cut the body before its end.
+      if (!(await write(res, chunk, () => closed, true))) return;
+      entry.rows = Math.max(rowNumber, 0);
+      res.socket?.destroy();
+      return;
+    }
+    entry.rows = Math.max(rowNumber, 0);
+    res.end(chunk);
+    if (!res.writableFinished && !closed) {
+      await new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        res.once('close', resolve);
+      });
+    }
+    entry.completed = res.writableFinished;
+  }
+
+  /** Writes with backpressure (or until flushed to the socket); false when the client went away. */
+  async function write(
+    res: ServerResponse,
+    text: string,
+    isClosed: () => boolean,
+    flush = false,
+  ): Promise<boolean> {
+    if (isClosed()) return false;
+    if (text.length === 0) return true;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      const ok = res.write(text, flush ? done : undefined);
+      if (!ok || flush) {
+        res.on('close', done);
+        if (!ok) res.on('drain', done);
+      } else done();
+    });
+    return !isClosed();
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: String(err), code: 'simulator-error' }));
+      } else res.destroy();
+    });
+  });
+  server.listen(options.port ?? 0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    requests,
+    setFaults(settings) {
+      const { faultRate, failEvery, faultKinds, faultSeed, ...dataSettings } = settings;
+      Object.assign(
+        data,
+        Object.fromEntries(Object.entries(dataSettings).filter(([, v]) => v !== undefined)),
+      );
+      if ('newColumnFrom' in settings) data.newColumnFrom = settings.newColumnFrom;
+      const policy = Object.fromEntries(
+        Object.entries({ faultRate, failEvery, faultKinds, faultSeed }).filter(([, v]) => v !== undefined),
+      );
+      picker.update(policy);
+    },
+    queueFaults: (list) => picker.enqueue(list),
+    setNow(now) {
+      fixedNow = now;
+    },
+    rows,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
