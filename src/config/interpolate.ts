@@ -46,7 +46,8 @@ export function interpolate(tree: unknown, env: Env): Interpolated {
       };
       if (close === undefined) return fail('unterminated ${ (write $${ for a literal ${)');
       const parts = BODY.exec(body ?? '');
-      if (!parts) return fail('malformed ${...}: expected ${NAME} or ${NAME:-default} (write $${ for a literal ${)');
+      if (!parts)
+        return fail('malformed ${...}: expected ${NAME} or ${NAME:-default} (write $${ for a literal ${)');
       const [, name, fallback] = parts as unknown as [string, string, string | undefined];
       used.push(name);
       const value = env[name];
@@ -66,7 +67,11 @@ export function interpolate(tree: unknown, env: Env): Interpolated {
       for (const [key, value] of Object.entries(node)) {
         if (value === null || value === undefined) continue;
         // defineProperty: a `__proto__` key stays a plain (unknown, rejected) key.
-        Object.defineProperty(out, key, { value: walk(value, [...path, key]), enumerable: true, writable: true });
+        Object.defineProperty(out, key, {
+          value: walk(value, [...path, key]),
+          enumerable: true,
+          writable: true,
+        });
       }
       return out;
     }

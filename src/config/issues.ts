@@ -28,8 +28,10 @@ function numberRule(schema: unknown): string {
   if (!(schema instanceof z.ZodNumber)) return 'must be a number';
   const kind = schema.format === 'safeint' || schema.format === 'int32' ? 'an integer' : 'a number';
   const bounds: string[] = [];
-  if (schema.minValue !== null && schema.minValue > Number.MIN_SAFE_INTEGER) bounds.push(`≥ ${schema.minValue}`);
-  if (schema.maxValue !== null && schema.maxValue < Number.MAX_SAFE_INTEGER) bounds.push(`≤ ${schema.maxValue}`);
+  if (schema.minValue !== null && schema.minValue > Number.MIN_SAFE_INTEGER)
+    bounds.push(`≥ ${schema.minValue}`);
+  if (schema.maxValue !== null && schema.maxValue < Number.MAX_SAFE_INTEGER)
+    bounds.push(`≤ ${schema.maxValue}`);
   return `must be ${kind}${bounds.length ? ' ' + bounds.join(' and ') : ''}`;
 }
 
@@ -78,8 +80,10 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_union': {
       const options = (issue as { options?: unknown }).options;
       if (Array.isArray(options)) {
-        const present = typeof issue.input === 'object' && issue.input !== null && issue.discriminator !== undefined;
-        const missing = present && (issue.input as Record<string, unknown>)[issue.discriminator!] === undefined;
+        const present =
+          typeof issue.input === 'object' && issue.input !== null && issue.discriminator !== undefined;
+        const missing =
+          present && (issue.input as Record<string, unknown>)[issue.discriminator!] === undefined;
         return missing ? `required (${oneOf(options).replace('must be ', '')})` : oneOf(options);
       }
       return 'does not match any allowed form';
@@ -119,7 +123,10 @@ function editDistance(a: string, b: string): number {
  * (`sync.backfil_days: unknown key (did you mean backfill_days?)`). `envHints` maps a path to the
  * environment variables its value came from, so `${DAYS}`-fed values say where to look.
  */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], envHints: ReadonlyMap<string, string[]>): string[] {
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  envHints: ReadonlyMap<string, string[]>,
+): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -28,7 +28,12 @@ export type DeepReadonly<T> = T extends (infer U)[]
 
 type ResolvedKeys = 'name' | 'backfill_days' | 'lookback_days' | 'max_requests_per_run';
 type ResolveSource<S> = S extends unknown
-  ? Omit<S, ResolvedKeys> & { name: string; backfill_days: number; lookback_days: number; max_requests_per_run: number }
+  ? Omit<S, ResolvedKeys> & {
+      name: string;
+      backfill_days: number;
+      lookback_days: number;
+      max_requests_per_run: number;
+    }
   : never;
 
 /** One `sources[]` entry with its name and per-source settings resolved. */
@@ -67,6 +72,9 @@ export async function loadConfig(path: string, env: Env = process.env): Promise<
 /** `origin` names the text in messages (a file path, or e.g. `<embedded default>`). */
 export function parseConfig(text: string, origin: string, env: Env = process.env): Config {
   const tree = parseYaml(text, origin);
+  if (tree === null || tree === undefined) {
+    throw configError(origin, [`${origin}: empty; a config needs destination and sources`]);
+  }
   const { value, issues: envIssues, envHints, failedPaths } = interpolate(tree, env);
 
   let result = configSchema.safeParse(value, { error: errorMapWithKnownKeys });
@@ -75,7 +83,9 @@ export function parseConfig(text: string, origin: string, env: Env = process.env
   }
   if (!result.success || envIssues.length > 0) {
     // A field whose variable is unset is reported once, as unset, not also as invalid.
-    const schemaIssues = result.success ? [] : result.error.issues.filter((i) => !failedPaths.has(formatPath(i.path)));
+    const schemaIssues = result.success
+      ? []
+      : result.error.issues.filter((i) => !failedPaths.has(formatPath(i.path)));
     throw configError(origin, [...envIssues, ...formatIssues(schemaIssues, envHints)]);
   }
   return deepFreeze(resolve(result.data));
@@ -84,7 +94,8 @@ export function parseConfig(text: string, origin: string, env: Env = process.env
 /** Effective backfill/lookback/window/budget of `config.sources[sourceIndex]`. */
 export function resolveSourceSettings(config: Config, sourceIndex: number): SourceSettings {
   const source = config.sources[sourceIndex];
-  if (!source) throw new RangeError(`no source at index ${sourceIndex} (config has ${config.sources.length})`);
+  if (!source)
+    throw new RangeError(`no source at index ${sourceIndex} (config has ${config.sources.length})`);
   const settings: SourceSettings = {
     backfill_days: source.backfill_days,
     lookback_days: source.lookback_days,
@@ -123,7 +134,9 @@ function parseYaml(text: string, origin: string): unknown {
   try {
     return doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    throw configError(origin, [`${origin}: ${yamlMessage(err instanceof Error ? err.message : String(err))}`]);
+    throw configError(origin, [
+      `${origin}: ${yamlMessage(err instanceof Error ? err.message : String(err))}`,
+    ]);
   }
 }
 
@@ -136,7 +149,10 @@ function yamlMessage(message: string): string {
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 /** Converts decimal strings where the schema wanted a number; true if anything changed. */
-function coerceNumericStrings(tree: unknown, issues: readonly { code: string; path: PropertyKey[] }[]): boolean {
+function coerceNumericStrings(
+  tree: unknown,
+  issues: readonly { code: string; path: PropertyKey[] }[],
+): boolean {
   let changed = false;
   for (const issue of issues) {
     const expected = (issue as { expected?: string }).expected;

@@ -40,17 +40,28 @@ export const postgresDestinationSchema = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .describe('Connection URL; write ${DATABASE_URL} so the password stays in the environment.'),
     schema: schemaName,
-    statement_timeout_ms: int(1).optional().describe('Server-side statement_timeout per session (default: none).'),
+    statement_timeout_ms: int(1)
+      .optional()
+      .describe('Server-side statement_timeout per session (default: none).'),
   })
   .strict();
 
-export const destinationSchema = z.discriminatedUnion('type', [duckdbDestinationSchema, postgresDestinationSchema]);
+export const destinationSchema = z.discriminatedUnion('type', [
+  duckdbDestinationSchema,
+  postgresDestinationSchema,
+]);
 
 export const retrySchema = z
   .object({
-    attempts: int(1).default(DEFAULTS.retry_attempts).describe('Attempts per HTTP request, first try included.'),
-    min_delay_ms: int(0).default(DEFAULTS.retry_min_delay_ms).describe('First backoff delay; doubles per attempt.'),
-    max_delay_ms: int(0).default(DEFAULTS.retry_max_delay_ms).describe('Cap on one backoff delay and on Retry-After.'),
+    attempts: int(1)
+      .default(DEFAULTS.retry_attempts)
+      .describe('Attempts per HTTP request, first try included.'),
+    min_delay_ms: int(0)
+      .default(DEFAULTS.retry_min_delay_ms)
+      .describe('First backoff delay; doubles per attempt.'),
+    max_delay_ms: int(0)
+      .default(DEFAULTS.retry_max_delay_ms)
+      .describe('Cap on one backoff delay and on Retry-After.'),
   })
   .strict()
   .superRefine((retry, ctx) => {
@@ -65,15 +76,27 @@ export const retrySchema = z
 
 export const syncSchema = z
   .object({
-    backfill_days: int(1).default(DEFAULTS.backfill_days).describe('UTC days a first run loads, today included.'),
-    lookback_days: int(0).default(DEFAULTS.lookback_days).describe('Days re-read before the stored mark each run.'),
+    backfill_days: int(1)
+      .default(DEFAULTS.backfill_days)
+      .describe('UTC days a first run loads, today included.'),
+    lookback_days: int(0)
+      .default(DEFAULTS.lookback_days)
+      .describe('Days re-read before the stored mark each run.'),
     concurrency: int(1).default(DEFAULTS.concurrency).describe('Streams synced at once.'),
     batch_rows: int(1).default(DEFAULTS.batch_rows).describe('Rows per destination write.'),
-    window_attempts: int(1).default(DEFAULTS.window_attempts).describe('Attempts per window when a body fails.'),
-    request_timeout_ms: int(1).default(DEFAULTS.request_timeout_ms).describe('Idle time that ends a request.'),
-    max_requests_per_run: int(1).default(DEFAULTS.max_requests_per_run).describe('Requests per source per run.'),
+    window_attempts: int(1)
+      .default(DEFAULTS.window_attempts)
+      .describe('Attempts per window when a body fails.'),
+    request_timeout_ms: int(1)
+      .default(DEFAULTS.request_timeout_ms)
+      .describe('Idle time that ends a request.'),
+    max_requests_per_run: int(1)
+      .default(DEFAULTS.max_requests_per_run)
+      .describe('Requests per source per run.'),
     lock_wait_ms: int(0).default(DEFAULTS.lock_wait_ms).describe("Wait for another run's stream lock."),
-    column_budget: int(1).default(DEFAULTS.column_budget).describe('Dynamic columns per table before _extra.'),
+    column_budget: int(1)
+      .default(DEFAULTS.column_budget)
+      .describe('Dynamic columns per table before _extra.'),
     retry: retrySchema.prefault({}),
   })
   .strict();

@@ -9,19 +9,26 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as prettier from 'prettier';
 import { z } from 'zod';
 import { configSchema } from './schema.js';
 
-export const JSON_SCHEMA_PATH = fileURLToPath(new URL('../../schema/exportsync.schema.json', import.meta.url));
+export const JSON_SCHEMA_PATH = fileURLToPath(
+  new URL('../../schema/exportsync.schema.json', import.meta.url),
+);
 
-/** The file's exact text (2-space JSON, trailing newline). Draft-07: the widest editor support. */
-export function generateJsonSchema(): string {
+/**
+ * The file's exact text, formatted by the repo's prettier config (so `prettier --check .` and this
+ * generator agree). Draft-07: the widest editor support.
+ */
+export async function generateJsonSchema(): Promise<string> {
   const generated = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-7' });
   const document = { ...generated, title: 'exportsync configuration' };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  const options = (await prettier.resolveConfig(JSON_SCHEMA_PATH)) ?? {};
+  return prettier.format(JSON.stringify(document, null, 2), { ...options, parser: 'json' });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await writeFile(JSON_SCHEMA_PATH, generateJsonSchema());
+  await writeFile(JSON_SCHEMA_PATH, await generateJsonSchema());
   console.log(`wrote ${JSON_SCHEMA_PATH}`);
 }

@@ -6,7 +6,11 @@ import { configErrorOf, minimal, SCARF } from './helpers.js';
 describe('config validation', () => {
   it('applies-every-default-so-consumers-never-re-apply-them', () => {
     const config = parseConfig(minimal(), 'test.yaml', {});
-    expect(config.destination).toEqual({ type: 'duckdb', path: DEFAULTS.duckdb_path, schema: DEFAULTS.schema });
+    expect(config.destination).toEqual({
+      type: 'duckdb',
+      path: DEFAULTS.duckdb_path,
+      schema: DEFAULTS.schema,
+    });
     expect(config.sync).toEqual({
       backfill_days: DEFAULTS.backfill_days,
       lookback_days: DEFAULTS.lookback_days,
@@ -108,7 +112,10 @@ describe('config validation', () => {
   });
 
   it('rejects-an-empty-sources-list-and-a-missing-destination', () => {
-    expect(configErrorOf('sources: []\n').issues).toEqual(['destination: required', 'sources: must not be empty']);
+    expect(configErrorOf('sources: []\n').issues).toEqual([
+      'destination: required',
+      'sources: must not be empty',
+    ]);
   });
 
   it('rejects-duplicate-source-names-naming-both-indexes', () => {
@@ -122,12 +129,18 @@ describe('config validation', () => {
     const err = configErrorOf(
       'destination: {type: duckdb}\nsources:\n  - {type: scarf, name: a, owner: x, token: t}\n  - {type: scarf, name: a}\n',
     );
-    expect(err.issues).toContain('sources[1].name: duplicate source name "a" (also sources[0]); give each source a distinct name');
+    expect(err.issues).toContain(
+      'sources[1].name: duplicate source name "a" (also sources[0]); give each source a distinct name',
+    );
     expect(err.issues).toContain('sources[1].owner: required');
   });
 
   it('accepts-two-sources-of-one-type-with-distinct-names', () => {
-    const config = parseConfig(`${minimal()}  - type: scarf\n    name: scarf_b\n    owner: b\n    token: t\n`, 'x', {});
+    const config = parseConfig(
+      `${minimal()}  - type: scarf\n    name: scarf_b\n    owner: b\n    token: t\n`,
+      'x',
+      {},
+    );
     expect(config.sources.map((s) => s.name)).toEqual(['scarf', 'scarf_b']);
   });
 
@@ -149,7 +162,11 @@ describe('config validation', () => {
       window_days: 7,
       max_requests_per_run: 100,
     });
-    expect(resolveSourceSettings(config, 1)).toEqual({ backfill_days: 90, lookback_days: 0, max_requests_per_run: 9 });
+    expect(resolveSourceSettings(config, 1)).toEqual({
+      backfill_days: 90,
+      lookback_days: 0,
+      max_requests_per_run: 9,
+    });
     expect(() => resolveSourceSettings(config, 2)).toThrow(RangeError);
   });
 
