@@ -93,7 +93,7 @@ export const humanErrorMap: z.core.$ZodErrorMap = (issue) => {
   }
 };
 
-/** Known keys of the object schema an unrecognized_keys issue came from, for "did you mean". */
+/** The known key within a small edit distance of a misspelt one, for "did you mean". */
 function closestKey(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
