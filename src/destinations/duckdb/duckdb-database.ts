@@ -1,0 +1,164 @@
+/**
+ * One DuckDB instance per database file per process, shared by every destination object on that
+ * file, plus the process-wide commit mutex and stream locks.
+ *
+ * Why shared: opening the same file twice in one process gives two independent engines that both
+ * write the file (DuckDB's file lock is per process, so it does not stop them) — each sees stale
+ * data and the file can be corrupted. Other processes are excluded by DuckDB's own file lock, so
+ * a lock taken here is exclusive across processes too: no other process can have the file open.
+ */
+import { mkdirSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Logger, StreamLock } from '../../core/contracts.js';
+import { LockedError } from '../../core/errors.js';
+import { classifyDuckDbError } from './duckdb-errors.js';
+
+/** Never download an extension: json, icu and parquet are built into the binding. */
+const INSTANCE_OPTIONS = { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' };
+
+/** Runs callbacks one at a time, in call order. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.tail;
+    let done!: () => void;
+    this.tail = new Promise<void>((r) => (done = r));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      done();
+    }
+  }
+}
+
+export interface SharedDatabase {
+  readonly path: string;
+  readonly instance: DuckDBInstance;
+  /** The database's catalog name (DuckDB derives it from the file name). */
+  readonly catalog: string;
+  /** Serialises write transactions: concurrent ones on the shared `_exportsync_*` rows would abort. */
+  readonly writes: Mutex;
+  refs: number;
+  readonly connections: Set<DuckDBConnection>;
+}
+
+const databases = new Map<string, Promise<SharedDatabase>>();
+
+/** Absolute path with symlinks of the directory resolved, so two spellings share one instance. */
+export function canonicalPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return join(realpathSync(dirname(abs)), basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+export async function acquireDatabase(path: string, log: Logger): Promise<SharedDatabase> {
+  const key = canonicalPath(path);
+  let pending = databases.get(key);
+  if (!pending) {
+    pending = (async () => {
+      try {
+        mkdirSync(dirname(key), { recursive: true });
+        const instance = await DuckDBInstance.create(key, INSTANCE_OPTIONS);
+        const c = await instance.connect();
+        let catalog: string;
+        try {
+          catalog = String((await c.runAndReadAll('SELECT current_database()')).getRows()[0]?.[0]);
+        } finally {
+          c.closeSync();
+        }
+        log.debug({ path: key, catalog }, 'duckdb opened');
+        return { path: key, instance, catalog, writes: new Mutex(), refs: 0, connections: new Set<DuckDBConnection>() };
+      } catch (err) {
+        databases.delete(key);
+        throw classifyDuckDbError(err, `opening ${key}`, { path: key });
+      }
+    })();
+    databases.set(key, pending);
+  }
+  const db = await pending;
+  db.refs += 1;
+  return db;
+}
+
+/** Drops one reference; the last one checkpoints (WAL folded into the file) and releases the file. */
+export async function releaseDatabase(db: SharedDatabase, log: Logger): Promise<void> {
+  db.refs -= 1;
+  if (db.refs > 0) return;
+  databases.delete(db.path);
+  for (const c of db.connections) c.closeSync();
+  db.connections.clear();
+  try {
+    const c = await db.instance.connect();
+    try {
+      await c.run('CHECKPOINT');
+    } finally {
+      c.closeSync();
+    }
+  } catch (err) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'duckdb checkpoint at close failed');
+  } finally {
+    db.instance.closeSync();
+    log.debug({ path: db.path }, 'duckdb closed');
+  }
+}
+
+/** A new connection in UTC (timestamps and date/timestamp comparisons never depend on the host zone). */
+export async function connect(db: SharedDatabase): Promise<DuckDBConnection> {
+  const c = await db.instance.connect();
+  db.connections.add(c);
+  try {
+    await c.run(`SET TimeZone = 'UTC'`);
+  } catch (err) {
+    disconnect(db, c);
+    throw err;
+  }
+  return c;
+}
+
+export function disconnect(db: SharedDatabase, c: DuckDBConnection): void {
+  if (db.connections.delete(c)) c.closeSync();
+}
+
+// ───────────────────────────── stream locks ─────────────────────────────
+
+interface Holder {
+  released: Promise<void>;
+  release: () => void;
+}
+
+const streamLocks = new Map<string, Holder>();
+
+/**
+ * Exclusive lock on `streamKey` of the database `dbKey` within this process (other processes
+ * cannot open the file at all). Waits up to `waitMs` for the holder, then throws LockedError.
+ */
+export async function lockStream(dbKey: string, streamKey: string, waitMs: number): Promise<StreamLock> {
+  const key = `${dbKey}\u0000${streamKey}`;
+  const deadline = Date.now() + Math.max(0, waitMs);
+  for (;;) {
+    const holder = streamLocks.get(key);
+    if (!holder) break;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new LockedError(`stream ${streamKey} is locked by another run in this process (waited ${waitMs} ms)`);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([holder.released, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+    clearTimeout(timer);
+  }
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const mine: Holder = { released, release };
+  streamLocks.set(key, mine);
+  return {
+    async release() {
+      if (streamLocks.get(key) === mine) streamLocks.delete(key);
+      mine.release();
+    },
+  };
+}

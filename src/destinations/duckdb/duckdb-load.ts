@@ -1,0 +1,400 @@
+/**
+ * One window of one stream. Rows go through the Appender into a TEMP staging table of VARCHAR
+ * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection;
+ * `commit` then, in ONE transaction: brings the target to the schema (create, add, widen), casts
+ * the staged text to the native types in SQL, applies the write mode, and writes the column map
+ * and the state. Nothing is visible before COMMIT and a failure rolls all of it back; a process
+ * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
+ * record). If state were written outside this transaction a crash would lose or double rows.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { ColumnSpec, CommitRequest, CommitResult, Load, LoadRequest, Logger, LogicalType, Row, TableSchema } from '../../core/contracts.js';
+import { AUDIT_COLUMNS } from '../../core/contracts.js';
+import { DestinationError } from '../../core/errors.js';
+import { readTable, type CatalogTable } from './duckdb-catalog.js';
+import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
+import { classifyDuckDbError } from './duckdb-errors.js';
+import {
+  columnList,
+  createTableSql,
+  deleteWindowSql,
+  insertAllSql,
+  markVanishedSql,
+  mergeSql,
+  qualified,
+  quoteIdent,
+  windowBounds,
+  type Namespace,
+} from './duckdb-sql.js';
+import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
+import { castFromText, cover, decimalTarget, intDigitsOf, nativeFor, widenUsing, type DecimalNeed, type NativeType } from './duckdb-types.js';
+
+const SEQ = '_exportsync_seq';
+const STAGE = '_exportsync_stage';
+const STAGE_REF = `temp.main.${quoteIdent(STAGE)}`;
+export const DELETED_AT = '_deleted_at';
+
+type Run = (sql: string, params?: DuckDBValue[]) => Promise<number>;
+
+export class DuckDbLoad implements Load {
+  private stagedColumns: ColumnSpec[] = [];
+  /** Logical types each column's rows were staged under (a column may widen mid-load). */
+  private readonly stagedTypes = new Map<string, Set<LogicalType>>();
+  private staged = 0;
+  private appender: DuckDBAppender | undefined;
+  private done = false;
+  private broken: unknown;
+
+  private constructor(
+    private readonly db: SharedDatabase,
+    private readonly conn: DuckDBConnection,
+    private readonly ns: Namespace,
+    private readonly request: LoadRequest,
+    private readonly log: Logger,
+  ) {}
+
+  static async begin(db: SharedDatabase, ns: Namespace, request: LoadRequest, log: Logger): Promise<DuckDbLoad> {
+    let conn: DuckDBConnection | undefined;
+    const sql = `CREATE TEMP TABLE ${STAGE_REF} (${[`${quoteIdent(SEQ)} BIGINT`, ...request.schema.columns.map((c) => `${quoteIdent(c.name)} VARCHAR`)].join(', ')})`;
+    try {
+      conn = await connect(db);
+      await conn.run(sql);
+    } catch (err) {
+      if (conn) disconnect(db, conn);
+      throw classifyDuckDbError(err, `begin load of ${request.streamKey}`, { path: db.path, statement: sql });
+    }
+    const load = new DuckDbLoad(db, conn, ns, request, log);
+    load.stagedColumns = request.schema.columns.map((c) => ({ ...c }));
+    return load;
+  }
+
+  async write(rows: Row[], schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    const width = schema.columns.length;
+    for (const row of rows) {
+      if (row.length > width) {
+        throw new DestinationError(`${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`);
+      }
+    }
+    await this.followSchema(schema);
+    if (rows.length === 0) return;
+    for (const c of schema.columns) {
+      let types = this.stagedTypes.get(c.name);
+      if (!types) this.stagedTypes.set(c.name, (types = new Set()));
+      types.add(c.type);
+    }
+    const total = this.stagedColumns.length;
+    try {
+      this.appender ??= await this.conn.createAppender(STAGE, 'main', 'temp');
+      const a = this.appender;
+      let seq = this.staged;
+      for (const row of rows) {
+        a.appendBigInt(BigInt(++seq));
+        for (let i = 0; i < total; i++) {
+          const v = row[i];
+          if (v === null || v === undefined) a.appendNull();
+          else a.appendVarchar(v);
+        }
+        a.endRow();
+      }
+      a.flushSync();
+      this.staged = seq;
+    } catch (err) {
+      // the appender's buffer is in an unknown state: this load can only be aborted
+      this.broken = err;
+      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
+    }
+  }
+
+  async commit(request: CommitRequest): Promise<CommitResult> {
+    this.assertUsable();
+    const { schema } = request;
+    validateSchema(schema, request.mode);
+    await this.followSchema(schema);
+    this.closeAppender();
+    const conn = this.conn;
+    let statement = 'BEGIN TRANSACTION';
+    const run: Run = async (sql, params = []) => {
+      statement = sql;
+      return (await conn.run(sql, params)).rowsChanged;
+    };
+    const result = await this.db.writes.run(async () => {
+      try {
+        await run('BEGIN TRANSACTION');
+        const target = qualified(this.ns, schema.table);
+        const { created, natives } = await this.ensureTarget(run, target, schema, request.mode === 'snapshot');
+        const { sql: source, params: sourceParams } = this.typedSource(schema, natives);
+        let upserted = 0;
+        let deleted = 0;
+        const cursorType = schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+        if (request.mode === 'replace_window' && !created) {
+          deleted = await run(deleteWindowSql(target, schema.cursorColumn, cursorType), windowBounds(request.window, cursorType));
+        }
+        const names = schema.columns.map((c) => c.name);
+        if (this.staged > 0) {
+          const sql =
+            schema.primaryKey.length === 0
+              ? insertAllSql(target, source, SEQ, names)
+              : mergeSql({
+                  target,
+                  source,
+                  seq: SEQ,
+                  columns: names,
+                  primaryKey: schema.primaryKey,
+                  cursorColumn: schema.cursorColumn,
+                  extraSet: request.mode === 'snapshot' ? [`${quoteIdent(DELETED_AT)} = NULL`] : [],
+                });
+          upserted = await run(sql, sourceParams);
+        }
+        if (request.mode === 'snapshot' && !created) {
+          deleted = await run(markVanishedSql(target, source, schema.primaryKey, DELETED_AT), sourceParams);
+        }
+        statement = 'upsert column map and state';
+        await upsertColumnMap(conn, this.ns, schema.table, schema.columns);
+        await upsertState(conn, this.ns, this.request.streamKey, request.state);
+        await run('COMMIT');
+        return { staged: this.staged, upserted, deleted };
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => undefined);
+        throw classifyDuckDbError(err, `commit of ${this.request.streamKey} into ${schema.table}`, { path: this.db.path, statement });
+      }
+    });
+    this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
+    this.finish();
+    return result;
+  }
+
+  async abort(): Promise<void> {
+    this.finish();
+  }
+
+  /**
+   * Creates the target or adds and widens its columns so every staged value fits, and returns
+   * the native type of each schema column. Decimal columns are sized from the staged values.
+   */
+  private async ensureTarget(
+    run: Run,
+    target: string,
+    schema: TableSchema,
+    snapshot: boolean,
+  ): Promise<{ created: boolean; natives: Map<string, NativeType> }> {
+    const existing = await readTable(this.conn, this.ns, schema.table);
+    const have = new Map((existing?.columns ?? []).map((c) => [c.name, c as NativeType]));
+    const needs = await this.decimalNeeds(schema, have);
+    const natives = new Map<string, NativeType>();
+    const added: Array<{ name: string; native: string }> = [];
+    const widened: Array<{ name: string; from: NativeType; to: NativeType }> = [];
+    for (const c of schema.columns) {
+      const current = have.get(c.name);
+      const need = needs.get(c.name) ?? { intDigits: 0, scale: 0 };
+      if (!current) {
+        const native = nativeFor(c.type, need);
+        if (c.type === 'decimal' && native.logical === 'string') this.warnDecimalAsText(schema.table, c.name, need);
+        natives.set(c.name, native);
+        added.push({ name: c.name, native: native.native });
+        continue;
+      }
+      if (current.logical === 'unknown') {
+        natives.set(c.name, current); // a column someone else typed: cast into it, fail loudly if it does not fit
+        continue;
+      }
+      const wanted = cover(current.logical, c.type);
+      if (wanted === null) {
+        throw new DestinationError(
+          `${schema.table}.${c.name} is ${current.native} in the warehouse and cannot hold ${c.type} values (only widening is allowed)`,
+        );
+      }
+      let next: NativeType;
+      if (wanted === 'decimal') {
+        const growsScale = need.scale > (current.scale ?? 0) || current.logical !== 'decimal';
+        const existingInt = growsScale ? await this.existingIntDigits(target, c.name, current) : 0;
+        next = decimalTarget(current, need, existingInt);
+        if (next.logical === 'string') this.warnDecimalAsText(schema.table, c.name, { ...need, intDigits: Math.max(existingInt, need.intDigits) });
+      } else {
+        next = wanted === current.logical ? current : nativeFor(wanted);
+      }
+      natives.set(c.name, next);
+      if (next.native !== current.native) widened.push({ name: c.name, from: current, to: next });
+    }
+    if (!existing) {
+      const columns = snapshot ? [...added, { name: DELETED_AT, native: 'TIMESTAMPTZ' }] : added;
+      await run(createTableSql(target, columns, schema.primaryKey));
+      return { created: true, natives };
+    }
+    const keys = new Set(schema.primaryKey);
+    if (widened.some((w) => keys.has(w.name))) {
+      await this.rebuild(run, target, existing, widened, schema.primaryKey);
+    } else {
+      for (const w of widened) {
+        const ref = quoteIdent(w.name);
+        const using = widenUsing(ref, w.from, w.to);
+        if (using === null) throw new DestinationError(`${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`);
+        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
+      }
+    }
+    for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
+    if (snapshot && !have.has(DELETED_AT)) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} TIMESTAMPTZ`);
+    return { created: false, natives };
+  }
+
+  /**
+   * DuckDB cannot change the type of a PRIMARY KEY column in place ("Cannot change the type of a
+   * column that has a UNIQUE or PRIMARY KEY constraint"), so the table is rebuilt inside the
+   * commit transaction: new table, copy with the widening casts, drop, rename. A crash or error
+   * rolls all of it back with the rest of the commit.
+   */
+  private async rebuild(
+    run: Run,
+    target: string,
+    existing: CatalogTable,
+    widened: Array<{ name: string; from: NativeType; to: NativeType }>,
+    primaryKey: string[],
+  ): Promise<void> {
+    const change = new Map(widened.map((w) => [w.name, w]));
+    const tmpName = `_exportsync_rebuild_${randomBytes(6).toString('hex')}`;
+    const tmp = qualified(this.ns, tmpName);
+    const columns = existing.columns.map((c) => ({ name: c.name, native: change.get(c.name)?.to.native ?? c.native }));
+    const exprs = existing.columns.map((c) => {
+      const w = change.get(c.name);
+      const ref = quoteIdent(c.name);
+      if (!w) return ref;
+      const using = widenUsing(ref, w.from, w.to);
+      if (using === null) throw new DestinationError(`${existing.table}.${c.name}: cannot change ${w.from.native} to ${w.to.native}`);
+      return using;
+    });
+    this.log.info({ table: existing.table, columns: widened.map((w) => w.name) }, 'rebuilding table to widen key columns');
+    await run(createTableSql(tmp, columns, primaryKey));
+    await run(`INSERT INTO ${tmp} (${columnList(columns.map((c) => c.name))}) SELECT ${exprs.join(', ')} FROM ${target}`);
+    await run(`DROP TABLE ${target}`);
+    await run(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(existing.table)}`);
+  }
+
+  /** Integer and fraction digits of the staged values of every column that is or becomes decimal. */
+  private async decimalNeeds(schema: TableSchema, have: Map<string, NativeType>): Promise<Map<string, DecimalNeed>> {
+    const candidates = schema.columns.filter((c) => {
+      const current = have.get(c.name);
+      if (!current) return c.type === 'decimal';
+      return current.logical !== 'unknown' && cover(current.logical, c.type) === 'decimal';
+    });
+    const needs = new Map<string, DecimalNeed>();
+    if (candidates.length === 0 || this.staged === 0) return needs;
+    const parts = candidates.flatMap((c, i) => {
+      const v = quoteIdent(c.name);
+      const ok = `regexp_full_match(${v}, '-?[0-9]+(\\.[0-9]+)?')`;
+      return [
+        `coalesce(max(CASE WHEN ${ok} THEN length(ltrim(split_part(ltrim(${v}, '-'), '.', 1), '0')) END), 0) AS i${i}`,
+        `coalesce(max(CASE WHEN ${ok} THEN length(split_part(${v}, '.', 2)) END), 0) AS s${i}`,
+      ];
+    });
+    const [row] = await select<Record<string, number>>(this.conn, `SELECT ${parts.join(', ')} FROM ${STAGE_REF}`);
+    candidates.forEach((c, i) => needs.set(c.name, { intDigits: Number(row?.[`i${i}`] ?? 0), scale: Number(row?.[`s${i}`] ?? 0) }));
+    return needs;
+  }
+
+  /** Integer digits of the largest absolute value already in a numeric column. */
+  private async existingIntDigits(target: string, column: string, current: NativeType): Promise<number> {
+    if (current.logical === 'boolean') return 1;
+    if (current.logical !== 'integer' && current.logical !== 'decimal') return 0;
+    const ref = quoteIdent(column);
+    const expr = current.logical === 'integer' ? `abs(CAST(${ref} AS HUGEINT))` : `abs(${ref})`;
+    const [row] = await select<{ m: string | null }>(this.conn, `SELECT CAST(max(${expr}) AS VARCHAR) AS m FROM ${target}`);
+    return row?.m ? intDigitsOf(row.m) : 0;
+  }
+
+  private warnDecimalAsText(table: string, column: string, need: DecimalNeed): void {
+    this.log.warn(
+      { table, column, integerDigits: need.intDigits, fractionDigits: need.scale },
+      'decimal values exceed DECIMAL(38): column stored as VARCHAR to keep them exact',
+    );
+  }
+
+  /** The staged rows with every schema column cast to its native type and audit NULLs filled ($1 = run id). */
+  private typedSource(schema: TableSchema, natives: Map<string, NativeType>): { sql: string; params: DuckDBValue[] } {
+    let usesRunId = false;
+    const exprs = schema.columns.map((c) => {
+      const native = natives.get(c.name) ?? nativeFor(c.type);
+      const ref = `s.${quoteIdent(c.name)}`;
+      let expr = castFromText(ref, native, this.stagedTypes.get(c.name) ?? new Set([c.type]));
+      if (c.name === AUDIT_COLUMNS.loadedAt && native.logical === 'timestamp') expr = `COALESCE(${expr}, now())`;
+      if (c.name === AUDIT_COLUMNS.runId && native.logical === 'string') {
+        expr = `COALESCE(${expr}, CAST($1 AS VARCHAR))`;
+        usesRunId = true;
+      }
+      return `${expr} AS ${quoteIdent(c.name)}`;
+    });
+    return {
+      sql: `SELECT s.${quoteIdent(SEQ)} AS ${quoteIdent(SEQ)}, ${exprs.join(', ')} FROM ${STAGE_REF} AS s`,
+      params: usesRunId ? [this.request.runId] : [],
+    };
+  }
+
+  /** Brings the staging table to `schema`: columns only appended (all VARCHAR, so nothing widens). */
+  private async followSchema(schema: TableSchema): Promise<void> {
+    if (schema.columns.length < this.stagedColumns.length) {
+      throw new DestinationError(`${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`);
+    }
+    for (const [i, c] of schema.columns.entries()) {
+      const old = this.stagedColumns[i];
+      if (old && old.name !== c.name) {
+        throw new DestinationError(`${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`);
+      }
+    }
+    const added = schema.columns.slice(this.stagedColumns.length);
+    if (added.length === 0) return;
+    this.closeAppender(); // an appender is bound to the table's columns at creation
+    for (const c of added) {
+      const sql = `ALTER TABLE ${STAGE_REF} ADD COLUMN ${quoteIdent(c.name)} VARCHAR`;
+      try {
+        await this.conn.run(sql);
+      } catch (err) {
+        throw classifyDuckDbError(err, `altering staging of ${this.request.streamKey}`, { path: this.db.path, statement: sql });
+      }
+      this.stagedColumns.push({ ...c });
+    }
+  }
+
+  private closeAppender(): void {
+    const a = this.appender;
+    this.appender = undefined;
+    if (!a) return;
+    try {
+      a.closeSync(); // flushes what is buffered
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
+    }
+  }
+
+  private assertUsable(): void {
+    if (this.done) throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
+    if (this.broken) throw classifyDuckDbError(this.broken, `load of ${this.request.streamKey} failed earlier`, { path: this.db.path });
+  }
+
+  /** Drops the staging table with its connection (TEMP tables live and die with it), once. */
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      this.appender?.closeSync();
+    } catch {
+      // staged rows are being discarded anyway
+    }
+    this.appender = undefined;
+    disconnect(this.db, this.conn);
+  }
+}
+
+function validateSchema(schema: TableSchema, mode: CommitRequest['mode']): void {
+  const names = new Set(schema.columns.map((c) => c.name));
+  const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
+  if (!cursor || (cursor.type !== 'timestamp' && cursor.type !== 'date')) {
+    throw new DestinationError(`${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`);
+  }
+  for (const k of schema.primaryKey) {
+    if (!names.has(k)) throw new DestinationError(`${schema.table}: key column ${k} is not in the schema`);
+  }
+  if ((mode === 'merge' || mode === 'snapshot') && schema.primaryKey.length === 0) {
+    throw new DestinationError(`${schema.table}: ${mode} needs a primary key`);
+  }
+}

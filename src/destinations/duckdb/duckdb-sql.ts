@@ -1,0 +1,110 @@
+/**
+ * SQL text builders for the DuckDB destination. Identifiers are always quoted here and values are
+ * never spliced in: builders return text with $n placeholders. A builder that forgets to quote
+ * breaks on the first column named `select`; one that splices a value is an injection.
+ */
+import { DestinationError } from '../../core/errors.js';
+
+/**
+ * DuckDB itself has no practical identifier limit; 63 keeps warehouse names identical to the
+ * Postgres destination's, so moving from the embedded default to Postgres keeps every name.
+ */
+export const MAX_IDENTIFIER_LENGTH = 63;
+
+export function quoteIdent(name: string): string {
+  if (name.length === 0 || name.includes('\u0000')) throw new DestinationError(`invalid identifier ${JSON.stringify(name)}`);
+  if (name.length > MAX_IDENTIFIER_LENGTH) throw new DestinationError(`identifier longer than ${MAX_IDENTIFIER_LENGTH} characters: ${name}`);
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Where the tables live: the database (catalog, named after the file: `exportsync.duckdb` →
+ * `exportsync`) and the schema. Names are always catalog-qualified: with the default file and
+ * schema both called `exportsync`, a two-part `"exportsync"."t"` is ambiguous to DuckDB.
+ */
+export interface Namespace {
+  catalog: string;
+  schema: string;
+}
+
+/** Quotes a catalog name (derived from the file name, so not subject to the column limit). */
+function quoteCatalog(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function schemaRef(ns: Namespace): string {
+  return `${quoteCatalog(ns.catalog)}.${quoteIdent(ns.schema)}`;
+}
+
+export function qualified(ns: Namespace, table: string): string {
+  return `${schemaRef(ns)}.${quoteIdent(table)}`;
+}
+
+export function columnList(names: string[], prefix = ''): string {
+  return names.map((n) => prefix + quoteIdent(n)).join(', ');
+}
+
+export function createTableSql(target: string, columns: Array<{ name: string; native: string }>, primaryKey: string[]): string {
+  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.native}`);
+  if (primaryKey.length > 0) defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+  return `CREATE TABLE ${target} (${defs.join(', ')})`;
+}
+
+/**
+ * Upsert of the typed staged rows `source` (a subquery with every target column and `seq`),
+ * deduplicated first: DuckDB takes the FIRST row silently when a key repeats in one upsert, so
+ * per key the latest cursor wins, then the latest staged row. MERGE needs no index on the key.
+ */
+export function mergeSql(opts: {
+  target: string;
+  source: string;
+  seq: string;
+  columns: string[];
+  primaryKey: string[];
+  cursorColumn: string;
+  /** Extra SET clauses on update (snapshot: un-delete). */
+  extraSet?: string[];
+}): string {
+  const keys = new Set(opts.primaryKey);
+  const pk = opts.primaryKey.map(quoteIdent).join(', ');
+  const order = `${quoteIdent(opts.cursorColumn)} DESC NULLS LAST, ${quoteIdent(opts.seq)} DESC`;
+  const deduped = `SELECT * FROM (${opts.source}) QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${order}) = 1`;
+  const on = opts.primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  const sets = opts.columns.filter((c) => !keys.has(c)).map((c) => `${quoteIdent(c)} = s.${quoteIdent(c)}`);
+  sets.push(...(opts.extraSet ?? []));
+  const matched = sets.length > 0 ? `UPDATE SET ${sets.join(', ')}` : 'DO NOTHING';
+  return (
+    `MERGE INTO ${opts.target} AS t USING (${deduped}) AS s ON ${on} ` +
+    `WHEN MATCHED THEN ${matched} ` +
+    `WHEN NOT MATCHED THEN INSERT (${columnList(opts.columns)}) VALUES (${columnList(opts.columns, 's.')})`
+  );
+}
+
+/** Insert of every staged row in staging order (keyless replace_window). */
+export function insertAllSql(target: string, source: string, seq: string, columns: string[]): string {
+  return `INSERT INTO ${target} (${columnList(columns)}) SELECT ${columnList(columns, 's.')} FROM (${source}) AS s ORDER BY s.${quoteIdent(seq)}`;
+}
+
+/** Rows whose cursor lies in [$1, $2) (bounds from `windowBounds`, so no session zone is involved). */
+export function deleteWindowSql(target: string, cursorColumn: string, cursorType: 'timestamp' | 'date'): string {
+  const c = quoteIdent(cursorColumn);
+  const cast = cursorType === 'date' ? 'DATE' : 'TIMESTAMPTZ';
+  return `DELETE FROM ${target} WHERE ${c} >= CAST($1 AS ${cast}) AND ${c} < CAST($2 AS ${cast})`;
+}
+
+/**
+ * [from, to) as bind values for a cursor of `cursorType`. A day d is in the window when its UTC
+ * midnight is, i.e. from ≤ d < to with both bounds rounded up to a whole day.
+ */
+export function windowBounds(window: { from: Date; to: Date }, cursorType: 'timestamp' | 'date'): [string, string] {
+  if (cursorType === 'timestamp') return [window.from.toISOString(), window.to.toISOString()];
+  const ceilDay = (d: Date) => new Date(Math.ceil(d.getTime() / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
+  return [ceilDay(window.from), ceilDay(window.to)];
+}
+
+/** Marks target rows whose key is absent from the staged rows `source` as deleted (snapshot). */
+export function markVanishedSql(target: string, source: string, primaryKey: string[], deletedColumn: string): string {
+  const match = primaryKey.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
+  const del = quoteIdent(deletedColumn);
+  return `UPDATE ${target} AS t SET ${del} = now() WHERE t.${del} IS NULL AND NOT EXISTS (SELECT 1 FROM (${source}) AS s WHERE ${match})`;
+}
