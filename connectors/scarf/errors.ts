@@ -74,3 +74,14 @@ export async function scarfError(response: HttpResponse, info: ScarfRequestInfo)
   }
   return new SourceError(text, { status, code, url: info.endpoint, retryable: false });
 }
+
+/** A 2xx answer that is not the CSV export (JSON): retrying may help if the export was still being prepared. */
+export async function notCsvError(response: HttpResponse, info: ScarfRequestInfo): Promise<SourceError> {
+  const { message, code } = parseScarfError(await readErrorBody(response.body));
+  return new SourceError(
+    `Scarf answered GET ${info.endpoint} start_date=${info.startDate} end_date=${info.endDate} with ` +
+      `${response.headers.get('content-type') ?? 'JSON'} instead of the events CSV` +
+      `${message ? `: ${message}` : ''}${code ? ` (code ${code})` : ''}`,
+    { status: response.status, code, url: info.endpoint, retryable: true },
+  );
+}

@@ -24,7 +24,7 @@ import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../../src/core/time.js'
 import { readCsv } from '../../src/http/csv.js';
 import { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
 import { SCARF_EVENT_COLUMNS } from './dictionary.js';
-import { SCARF_ERROR_STATUSES, scarfError } from './errors.js';
+import { SCARF_ERROR_STATUSES, notCsvError, scarfError } from './errors.js';
 
 export { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
 
@@ -67,8 +67,11 @@ export function createScarfSource(config: ScarfSourceConfig): Source {
       signal: ctx.signal,
       acceptStatus: SCARF_ERROR_STATUSES,
     });
-    if (response.status >= 200 && response.status < 300) return response;
-    throw await scarfError(response, { owner, ...range, windowDays, endpoint });
+    const info = { owner, ...range, windowDays, endpoint };
+    if (response.status < 200 || response.status >= 300) throw await scarfError(response, info);
+    // A JSON answer (e.g. an async export's status) parsed as CSV would load garbage rows.
+    if (/json/i.test(response.headers.get('content-type') ?? '')) throw await notCsvError(response, info);
+    return response;
   }
 
   const events: StreamDefinition = {

@@ -213,6 +213,14 @@ describe('scarf connector: errors', () => {
     expect(err.message).toMatch(/^Scarf has no owner 'acme' \(404 not-found/);
   });
 
+  it('refuses a 2xx JSON answer instead of parsing it as CSV rows', async () => {
+    const { sim, stream, ctx } = await setup();
+    sim.queueFaults([{ kind: 'status', status: 200, body: '{"message":"export is being prepared"}' }]);
+    const err = await failure(collect(stream.read(window('2026-11-01', '2026-11-02'), ctx)));
+    expect(err.message).toContain('instead of the events CSV: export is being prepared');
+    expect(err.retryable).toBe(true);
+  });
+
   it('does not retry permanent errors: one request, then the error', async () => {
     const { sim, stream, ctx } = await setup({ token: 'other' });
     await failure(collect(stream.read(window('2026-11-01', '2026-11-04'), ctx)));
