@@ -94,7 +94,7 @@ export async function readExcerpt(
       size += chunk.byteLength;
       if (size >= maxBytes) break;
     }
-  } catch (err) {
+  } catch {
     if (options.signal?.aborted) throw options.signal.reason;
     // a broken error body still leaves the status to report
   }
@@ -102,7 +102,10 @@ export async function readExcerpt(
 }
 
 /** Releases the connection of a response whose body we do not want. */
-export async function discardBody(body: ReadableStream<Uint8Array> | null, options: BodyOptions): Promise<void> {
+export async function discardBody(
+  body: ReadableStream<Uint8Array> | null,
+  options: BodyOptions,
+): Promise<void> {
   options.controller.abort(new Error('body discarded'));
   await body?.cancel().catch(() => undefined);
   options.onClose();

@@ -95,7 +95,8 @@ export function statusError(status: number, endpoint: string, bodyText: string):
     const parsed: unknown = JSON.parse(bodyText);
     if (parsed !== null && typeof parsed === 'object') {
       const o = parsed as Record<string, unknown>;
-      const msg = typeof o.message === 'string' ? o.message : typeof o.error === 'string' ? o.error : undefined;
+      const msg =
+        typeof o.message === 'string' ? o.message : typeof o.error === 'string' ? o.error : undefined;
       if (typeof o.code === 'string') code = o.code;
       if (msg !== undefined) detail = code === undefined ? msg : `${msg} (code ${code})`;
     }

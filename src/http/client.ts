@@ -169,9 +169,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           shouldRetry: async ({ error, attemptNumber }) => {
             if (!(error instanceof SourceError) || !error.retryable || signal?.aborted) return false;
             const delayMs =
-              requestedDelay.get(error) ?? backoffMs(attemptNumber, options.retryMinDelayMs, options.retryMaxDelayMs);
+              requestedDelay.get(error) ??
+              backoffMs(attemptNumber, options.retryMinDelayMs, options.retryMaxDelayMs);
             log.warn(
-              { attempt: attemptNumber, status: error.details.status, delayMs, endpoint, reason: error.message },
+              {
+                attempt: attemptNumber,
+                status: error.details.status,
+                delayMs,
+                endpoint,
+                reason: error.message,
+              },
               'request failed, retrying',
             );
             await sleep(delayMs, signal);

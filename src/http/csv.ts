@@ -27,14 +27,22 @@ export interface ReadCsvOptions {
   batchRows: number;
   /** Stream name for error messages. */
   stream?: string;
-  /** A record larger than this fails the body (bounds memory on a stray quote). Default 64 MiB. */
+  /**
+   * Bytes the body may run without completing a record before it fails (bounds memory on a
+   * stray quote). Checked per input slice, so it is exact to within 1 MiB. Default 64 MiB.
+   */
   maxRecordBytes?: number;
 }
 
 type Reject = NonNullable<RecordBatch['rejects']>[number];
 
 interface ParserCore {
-  parse(buf: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): Error | undefined;
+  parse(
+    buf: Buffer | undefined,
+    end: boolean,
+    push: (record: string[]) => void,
+    close: () => void,
+  ): Error | undefined;
 }
 
 /** Pieces of input handed to the parser at once, so one huge chunk cannot flood memory with records. */
@@ -63,7 +71,10 @@ function crlfInside(values: string[]): number {
   return n;
 }
 
-export async function* readCsv(body: AsyncIterable<Uint8Array>, options: ReadCsvOptions): AsyncGenerator<RecordBatch> {
+export async function* readCsv(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadCsvOptions,
+): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, Math.floor(options.batchRows));
   const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
   const parser = new Parser({
@@ -71,11 +82,12 @@ export async function* readCsv(body: AsyncIterable<Uint8Array>, options: ReadCsv
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
-    max_record_size: options.maxRecordBytes ?? 64 * 1024 * 1024,
   });
   const core = (parser as unknown as { api?: ParserCore }).api;
   if (core === undefined || typeof core.parse !== 'function') {
-    throw new Error('csv-parse internals changed: Parser.api.parse is missing (src/http/csv.ts relies on it)');
+    throw new Error(
+      'csv-parse internals changed: Parser.api.parse is missing (src/http/csv.ts relies on it)',
+    );
   }
   const info = parser.info;
 
@@ -90,7 +102,12 @@ export async function* readCsv(body: AsyncIterable<Uint8Array>, options: ReadCsv
 
   const nextStart = (): number => prevEnd + 1 + (info.empty_lines - prevEmpty);
 
+  const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
+  let pushes = 0;
+  let pendingBytes = 0; // bytes parsed since the last slice that completed a record
+
   const push = (values: string[]): void => {
+    pushes++;
     const start = nextStart();
     if (sawCR) overcount += crlfInside(values);
     prevEnd = info.lines - overcount;
@@ -127,9 +144,7 @@ export async function* readCsv(body: AsyncIterable<Uint8Array>, options: ReadCsv
     const what =
       code === 'CSV_QUOTE_NOT_CLOSED'
         ? `a quoted field opened in the record starting here is never closed (body ends at line ${info.lines - overcount})`
-        : code === 'CSV_MAX_RECORD_SIZE'
-          ? `record larger than ${options.maxRecordBytes ?? 64 * 1024 * 1024} bytes (unbalanced quote?)`
-          : err.message;
+        : err.message;
     throw new DataError(`${where}invalid CSV at line ${line}: ${what}`, { stream: options.stream, line });
   };
 
@@ -137,7 +152,18 @@ export async function* readCsv(body: AsyncIterable<Uint8Array>, options: ReadCsv
     const buf = toBuffer(chunk);
     if (!sawCR && buf.indexOf(13) !== -1) sawCR = true;
     for (let offset = 0; offset < buf.length; offset += SLICE_BYTES) {
-      run(buf.subarray(offset, offset + SLICE_BYTES), false);
+      const slice = buf.subarray(offset, offset + SLICE_BYTES);
+      const before = pushes;
+      run(slice, false);
+      pendingBytes = pushes > before ? 0 : pendingBytes + slice.length;
+      if (pendingBytes > maxRecordBytes) {
+        const line = nextStart();
+        throw new DataError(
+          `${where}invalid CSV at line ${line}: the record starting here runs past ${maxRecordBytes} bytes ` +
+            '(an unbalanced quote?)',
+          { stream: options.stream, line },
+        );
+      }
       while (ready.length > 0) yield ready.shift()!;
     }
   }

@@ -23,10 +23,14 @@ const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
 export function parseJsonLossless(text: string): unknown {
   let safe = text;
   if (/\d{16}|\d\.\d|\d[eE]|-0/.test(text)) {
-    safe = text.replace(TOKEN, (tok) => (tok.charCodeAt(0) === 34 || String(Number(tok)) === tok ? tok : `"${tok}"`));
+    safe = text.replace(TOKEN, (tok) =>
+      tok.charCodeAt(0) === 34 || String(Number(tok)) === tok ? tok : `"${tok}"`,
+    );
   }
   if (!text.includes('\\u0000')) return JSON.parse(safe);
-  return JSON.parse(safe, (_key, value: unknown) => (typeof value === 'string' ? value.replace(/\0/g, '') : value));
+  return JSON.parse(safe, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replace(/\0/g, '') : value,
+  );
 }
 
 /** Collects objects into RecordBatches of ≤ batchRows. */
@@ -72,11 +76,17 @@ function parseOrFail(text: string, where: string, label: string, position: numbe
     return parseJsonLossless(text);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new DataError(`${where}invalid JSON at ${label} ${position}: ${reason}`, { stream, line: position });
+    throw new DataError(`${where}invalid JSON at ${label} ${position}: ${reason}`, {
+      stream,
+      line: position,
+    });
   }
 }
 
-export async function* readNdjson(body: AsyncIterable<Uint8Array>, options: ReadJsonOptions): AsyncGenerator<RecordBatch> {
+export async function* readNdjson(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadJsonOptions,
+): AsyncGenerator<RecordBatch> {
   const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
   const batcher = new Batcher(Math.max(1, options.batchRows), where, options.stream);
   let carry: Buffer[] = [];
@@ -109,7 +119,10 @@ export async function* readNdjson(body: AsyncIterable<Uint8Array>, options: Read
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
-export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: ReadJsonOptions): AsyncGenerator<RecordBatch> {
+export async function* readJsonArray(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadJsonOptions,
+): AsyncGenerator<RecordBatch> {
   const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
   const fail = (msg: string): never => {
     throw new DataError(`${where}${msg}`, { stream: options.stream });
@@ -161,7 +174,8 @@ export async function* readJsonArray(body: AsyncIterable<Uint8Array>, options: R
       else if (c === 0x5b || c === 0x7b) {
         depth++;
         const isTarget = c === 0x5b && ((top === 0x5b && depth === 1) || (top === 0x7b && depth === 2));
-        if (isTarget && arrayDepth === -2) fail('the top-level object holds more than one array; cannot tell which holds the records');
+        if (isTarget && arrayDepth === -2)
+          fail('the top-level object holds more than one array; cannot tell which holds the records');
         if (isTarget && arrayDepth === -1) arrayDepth = depth;
       } else if (c === 0x5d || c === 0x7d) {
         if (depth === arrayDepth) {

@@ -124,7 +124,9 @@ describe('createHttpClient: retries', () => {
     const err = await rejection(http.get(`${server.url}/v2/x?token=abc`));
     expect(err.retryable).toBe(false);
     expect(err.details.status).toBe(503);
-    expect(err.message).toBe(`gave up after 3 attempts: HTTP 503 Service Unavailable from GET ${server.url}/v2/x`);
+    expect(err.message).toBe(
+      `gave up after 3 attempts: HTTP 503 Service Unavailable from GET ${server.url}/v2/x`,
+    );
     expect(sleeps).toHaveLength(2);
     expect(server.requests).toHaveLength(3);
   });
@@ -205,7 +207,11 @@ describe('createHttpClient: non-retryable statuses', () => {
     const { http } = client({ headers: { authorization: 'raw-token' }, userAgent: 'exportsync/test' });
     await text((await http.get(`${server.url}/x`, { headers: { accept: 'text/csv' } })).body);
     const h = server.requests[0]!.headers;
-    expect([h.authorization, h['user-agent'], h.accept]).toEqual(['raw-token', 'exportsync/test', 'text/csv']);
+    expect([h.authorization, h['user-agent'], h.accept]).toEqual([
+      'raw-token',
+      'exportsync/test',
+      'text/csv',
+    ]);
   });
 });
 

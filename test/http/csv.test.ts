@@ -4,7 +4,11 @@ import type { RecordBatch } from '../../src/core/contracts.js';
 import { readCsv } from '../../src/http/csv.js';
 import { chunked, collect } from './helpers.js';
 
-async function read(input: string | Uint8Array, batchRows = 1000, chunkSize = 1 << 16): Promise<RecordBatch[]> {
+async function read(
+  input: string | Uint8Array,
+  batchRows = 1000,
+  chunkSize = 1 << 16,
+): Promise<RecordBatch[]> {
   return collect(readCsv(chunked(input, chunkSize), { batchRows, stream: 'events' }));
 }
 
@@ -99,7 +103,11 @@ describe('readCsv', () => {
   });
 
   it('decodes invalid UTF-8 as U+FFFD and multibyte characters split across chunks intact', async () => {
-    const bytes = Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xff, 0xfe]), Buffer.from('\n2,Zürich 東京\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from('a,b\n1,'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('\n2,Zürich 東京\n'),
+    ]);
     const { records } = flat(await read(bytes, 10, 1));
     expect(records).toEqual([
       ['1', '\uFFFD\uFFFD'],

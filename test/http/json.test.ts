@@ -20,7 +20,9 @@ const jsonArray = (text: string, batchRows = 100, size = 1 << 16): Promise<Recor
 
 describe('parseJsonLossless', () => {
   it('keeps numbers a double would alter as their exact text and others as numbers', () => {
-    expect(parseJsonLossless('{"a":9007199254740993,"b":1.10,"c":42,"d":0.5,"e":"12345678901234567890","f":1e5}')).toEqual({
+    expect(
+      parseJsonLossless('{"a":9007199254740993,"b":1.10,"c":42,"d":0.5,"e":"12345678901234567890","f":1e5}'),
+    ).toEqual({
       a: '9007199254740993',
       b: '1.10',
       c: 42,
@@ -58,7 +60,10 @@ describe('readNdjson', () => {
   });
 
   it('throws a DataError naming the line of broken JSON or a non-object', async () => {
-    expect((await dataError(ndjson('{"a":1}\n{"a":\n'))).details).toMatchObject({ line: 2, stream: 'aggregates' });
+    expect((await dataError(ndjson('{"a":1}\n{"a":\n'))).details).toMatchObject({
+      line: 2,
+      stream: 'aggregates',
+    });
     const err = await dataError(ndjson('{"a":1}\n[1,2]\n'));
     expect(err.message).toBe('stream aggregates: line 2 is not a JSON object');
   });
@@ -75,7 +80,12 @@ describe('readJsonArray', () => {
   it('streams a top-level array, whatever the chunking, numbers lossless', async () => {
     const whole = await jsonArray(body);
     expect(whole[0]!.fields).toEqual(['id', 'tricky', 'n', 'nested']);
-    expect(whole[0]!.records[0]).toEqual(['1', 'a "quoted" ] } [ { , string\\', '12345678901234567890', null]);
+    expect(whole[0]!.records[0]).toEqual([
+      '1',
+      'a "quoted" ] } [ { , string\\',
+      '12345678901234567890',
+      null,
+    ]);
     expect(whole[0]!.records[1]![3]).toEqual({ list: [[1, 2], { deep: [] }] });
     expect(whole[0]!.positions).toEqual([1, 2, 3]);
     for (const size of [1, 2, 5]) expect(await jsonArray(body, 100, size)).toEqual(whole);
@@ -97,12 +107,18 @@ describe('readJsonArray', () => {
   });
 
   it('throws a DataError for a truncated body, two arrays, no array or a non-object element', async () => {
-    expect((await dataError(jsonArray('[{"a":1},{"a":'))).message).toContain('ends early (after 1 complete elements)');
+    expect((await dataError(jsonArray('[{"a":1},{"a":'))).message).toContain(
+      'ends early (after 1 complete elements)',
+    );
     expect((await dataError(jsonArray('{"a":[{"x":1}],"b":[]}'))).message).toContain('more than one array');
     expect((await dataError(jsonArray('{"a":1}'))).message).toContain('found no array');
     expect((await dataError(jsonArray('"text"'))).message).toContain('expected a JSON array');
-    expect((await dataError(jsonArray('[{"a":1}, 7]'))).message).toBe('stream events: element 2 is not a JSON object');
-    expect((await dataError(jsonArray('[{"a":1} {"b":2}]'))).message).toContain('missing comma before element 2');
+    expect((await dataError(jsonArray('[{"a":1}, 7]'))).message).toBe(
+      'stream events: element 2 is not a JSON object',
+    );
+    expect((await dataError(jsonArray('[{"a":1} {"b":2}]'))).message).toContain(
+      'missing comma before element 2',
+    );
     expect((await dataError(jsonArray('[{"a":1},,{"b":2}]'))).message).toContain('unexpected comma');
     expect((await dataError(jsonArray('[{"a":1},]'))).message).toContain('trailing comma');
     expect((await dataError(jsonArray('[{"a":1},{"a":tru}]'))).details.line).toBe(2);
