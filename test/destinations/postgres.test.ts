@@ -299,6 +299,28 @@ describe('postgres destination', () => {
     }
   });
 
+  it('re-committing unchanged rows rewrites nothing; a change in data or _extra does', async () => {
+    const s = eventsSchema('same');
+    const rows: Row[] = [
+      ['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, '{"x":1}'],
+      ['b', '2024-01-01T02:00:00Z', 'b', '2'],
+    ];
+    await loadWindow(d, { streamKey: 'same', schema: s, batches: [rows], runId: 'run-1' });
+    const again = await loadWindow(d, { streamKey: 'same', schema: s, batches: [rows], runId: 'run-2' });
+    expect(again.upserted).toBe(0);
+    const changed = await loadWindow(d, {
+      streamKey: 'same',
+      schema: s,
+      batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, '{"x":2}'], rows[1]!]],
+      runId: 'run-3',
+    });
+    expect(changed.upserted).toBe(1);
+    expect(await query(`SELECT id, _exportsync_run_id AS run FROM "${schema}".same ORDER BY id`)).toEqual([
+      { id: 'a', run: 'run-3' },
+      { id: 'b', run: 'run-1' },
+    ]);
+  });
+
   it('refuses to narrow a column and leaves the table as it was', async () => {
     const wide = eventsSchema('narrow', [col('v', 'string', 'dynamic')]);
     await loadWindow(d, {

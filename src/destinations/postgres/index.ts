@@ -76,7 +76,9 @@ class PostgresDestination implements Destination {
     return {
       connectionString: this.options.url,
       application_name: this.options.applicationName ?? 'exportsync',
-      options: '-c TimeZone=UTC',
+      // temp_buffers: staging tables are TEMP (local buffers, 8MB by default, which makes a large
+      // window spill to disk); it can only be set before a session first touches a temp table.
+      options: '-c TimeZone=UTC -c temp_buffers=128MB',
       ...(this.options.statementTimeoutMs ? { statement_timeout: this.options.statementTimeoutMs } : {}),
       connectionTimeoutMillis: 30_000,
     };

@@ -20,25 +20,20 @@ export function csvField(value: string | null): string {
 
 /** One CSV line per row, padded with NULL fields to `width` (a short row means trailing NULLs). */
 export function csvLine(row: Row, width: number): string {
-  let line = '';
-  for (let i = 0; i < width; i++) {
-    if (i > 0) line += ',';
-    line += csvField(row[i] ?? null);
-  }
-  return line + '\n';
+  // an array join is several times faster than += here (V8 ropes flatten badly at this size)
+  const fields = new Array<string>(width);
+  for (let i = 0; i < width; i++) fields[i] = csvField(row[i] ?? null);
+  return fields.join(',') + '\n';
 }
 
-/** CSV text in chunks of about `chunkBytes`, built lazily so memory stays bounded by one chunk. */
-export function* csvChunks(rows: Row[], width: number, chunkBytes = 256 * 1024): Generator<string> {
-  let chunk = '';
-  for (const row of rows) {
-    chunk += csvLine(row, width);
-    if (chunk.length >= chunkBytes) {
-      yield chunk;
-      chunk = '';
-    }
+/** CSV text in chunks of `rowsPerChunk` rows, built lazily so memory stays bounded by one chunk. */
+export function* csvChunks(rows: Row[], width: number, rowsPerChunk = 1000): Generator<string> {
+  for (let start = 0; start < rows.length; start += rowsPerChunk) {
+    const end = Math.min(rows.length, start + rowsPerChunk);
+    const lines = new Array<string>(end - start);
+    for (let i = start; i < end; i++) lines[i - start] = csvLine(rows[i]!, width);
+    yield lines.join('');
   }
-  if (chunk.length > 0) yield chunk;
 }
 
 /** Streams `rows` into `table (columnsSql)` with backpressure; resolves with the row count. */

@@ -36,6 +36,7 @@ import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
 
 const SEQ = '_exportsync_seq';
+const COMMIT_WORK_MEM = '128MB';
 export const DELETED_AT = '_deleted_at';
 
 export class PostgresLoad implements Load {
@@ -116,6 +117,8 @@ export class PostgresLoad implements Load {
     };
     try {
       await run('BEGIN');
+      // the dedupe sort of a large window stays in memory instead of spilling to disk
+      await run(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
       const created = await this.ensureTarget(run, target, schema, request.mode === 'snapshot');
       let upserted = 0;
       let deleted = 0;
@@ -141,6 +144,8 @@ export class PostgresLoad implements Load {
                 schema,
                 onConflict: !created,
                 extraSet: request.mode === 'snapshot' ? [`${quoteIdent(DELETED_AT)} = NULL`] : [],
+                extraChanged:
+                  request.mode === 'snapshot' ? `t.${quoteIdent(DELETED_AT)} IS NOT NULL` : undefined,
               });
         upserted = (await run(sql, [this.request.runId])).rowCount ?? 0;
       }

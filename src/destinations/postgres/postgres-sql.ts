@@ -52,8 +52,10 @@ export function insertExpressions(columns: ColumnSpec[], alias: string): string[
 /**
  * Upsert of the staged rows, deduplicated first (Postgres refuses to touch a row twice in one
  * INSERT … ON CONFLICT): per key the latest cursor wins, then the latest staged (`seqColumn`).
- * `onConflict` false gives a plain insert (a table created in this transaction is empty).
- * Parameter $1: the run id.
+ * A row whose data (every column but loaded-at and run-id) is unchanged is not rewritten, so
+ * re-reading a lookback window costs reads, not a rewrite of the table; its audit columns keep
+ * the run that last changed it. `onConflict` false gives a plain insert (a table created in this
+ * transaction is empty). Parameter $1: the run id.
  */
 export function mergeSql(opts: {
   target: string;
@@ -63,6 +65,8 @@ export function mergeSql(opts: {
   onConflict: boolean;
   /** Extra SET clauses on update (snapshot: un-delete). */
   extraSet?: string[];
+  /** Extra condition (OR-ed) under which an unchanged row is still updated (snapshot: it was deleted). */
+  extraChanged?: string;
 }): string {
   const { schema } = opts;
   const pk = schema.primaryKey.map(quoteIdent).join(', ');
@@ -71,14 +75,23 @@ export function mergeSql(opts: {
   let sql = `INSERT INTO ${opts.target} AS t (${columnList(schema.columns)}) SELECT ${insertExpressions(schema.columns, 's').join(', ')} FROM (${deduped}) s`;
   if (opts.onConflict) {
     const keys = new Set(schema.primaryKey);
-    const sets = schema.columns
-      .filter((c) => !keys.has(c.name))
-      .map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
+    const nonKey = schema.columns.filter((c) => !keys.has(c.name));
+    const sets = nonKey.map((c) => `${quoteIdent(c.name)} = EXCLUDED.${quoteIdent(c.name)}`);
     sets.push(...(opts.extraSet ?? []));
-    sql += ` ON CONFLICT (${pk}) DO ${sets.length > 0 ? `UPDATE SET ${sets.join(', ')}` : 'NOTHING'}`;
+    const data = nonKey.filter((c) => !AUDIT_STAMPS.has(c.name));
+    const changed =
+      data.length > 0
+        ? [`(${columnList(data, 't.')}) IS DISTINCT FROM (${columnList(data, 'EXCLUDED.')})`]
+        : [];
+    if (opts.extraChanged) changed.push(opts.extraChanged);
+    const where = changed.length > 0 ? ` WHERE ${changed.join(' OR ')}` : '';
+    sql += ` ON CONFLICT (${pk}) DO ${sets.length > 0 && where ? `UPDATE SET ${sets.join(', ')}${where}` : 'NOTHING'}`;
   }
   return sql;
 }
+
+/** Audit columns that differ on every load by construction; they never make a row "changed". */
+const AUDIT_STAMPS: ReadonlySet<string> = new Set([AUDIT_COLUMNS.loadedAt, AUDIT_COLUMNS.runId]);
 
 /** Insert of every staged row in staging order (replace_window without a key). $1: the run id. */
 export function insertAllSql(
