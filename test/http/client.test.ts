@@ -228,6 +228,17 @@ describe('createHttpClient: body failures', () => {
     expect(err.message).toContain(`response body of GET ${server.url}/x broke off`);
   });
 
+  it('surfaces a chunked body that breaks off without its last chunk as a retryable SourceError', async () => {
+    server = await startServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' }); // no length: chunked encoding
+      res.write('a,b\n1,2\n', () => setTimeout(() => res.socket?.destroy(), 20));
+    });
+    const { http } = client();
+    const res = await http.get(`${server.url}/x`);
+    const err = await rejection(text(res.body));
+    expect(err.retryable).toBe(true);
+  });
+
   it('times out a body that stalls midway as a retryable SourceError', async () => {
     server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/csv' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../../src/core/errors.js';
+import { DataError, SourceError } from '../../src/core/errors.js';
 import type { RecordBatch } from '../../src/core/contracts.js';
 import { readCsv } from '../../src/http/csv.js';
 import { chunked, collect } from './helpers.js';
@@ -85,6 +85,16 @@ describe('readCsv', () => {
     const err = await dataError(read('a,b\n1,2\n3,"never closed\n4,5\n6,7\n'));
     expect(err.details).toMatchObject({ stream: 'events', line: 3 });
     expect(err.message).toMatch(/^stream events: invalid CSV at line 3: a quoted field .* never closed/);
+  });
+
+  it('lets a body failure inside an open quote surface as the retryable SourceError, not a DataError', async () => {
+    async function* broken(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('a,b\n1,"half a quoted');
+      throw new SourceError('response body broke off', { retryable: true });
+    }
+    const err = await collect(readCsv(broken(), { batchRows: 10 })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).retryable).toBe(true);
   });
 
   it('bounds a runaway record with maxRecordBytes as a DataError', async () => {
