@@ -7,9 +7,24 @@ import type { Destination, Row, TableSchema } from '../../src/core/contracts.js'
 import { DestinationError, LockedError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createDuckDbDestination } from '../../src/destinations/duckdb/index.js';
-import { acquireDatabase, connect, disconnect, releaseDatabase } from '../../src/destinations/duckdb/duckdb-database.js';
+import {
+  acquireDatabase,
+  connect,
+  disconnect,
+  releaseDatabase,
+} from '../../src/destinations/duckdb/duckdb-database.js';
 import { select } from '../../src/destinations/duckdb/duckdb-state.js';
-import { AUDIT, canon, col, destinationContract, eventsSchema, loadWindow, stateAt, win, type DestinationHarness } from './contract.js';
+import {
+  AUDIT,
+  canon,
+  col,
+  destinationContract,
+  eventsSchema,
+  loadWindow,
+  stateAt,
+  win,
+  type DestinationHarness,
+} from './contract.js';
 
 const SCHEMA = 'exportsync';
 const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
@@ -27,14 +42,19 @@ async function sql<R extends Record<string, unknown>>(path: string, text: string
 }
 
 /** Each column as canonical text (see DestinationHarness.rows), ordered by `orderBy`. */
-async function tableRows(path: string, table: string, orderBy: string[]): Promise<Array<Record<string, string | null>>> {
+async function tableRows(
+  path: string,
+  table: string,
+  orderBy: string[],
+): Promise<Array<Record<string, string | null>>> {
   const cols = await sql<{ column_name: string; data_type: string }>(
     path,
     `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = '${SCHEMA}' AND table_name = '${table.replace(/'/g, "''")}' ORDER BY column_index`,
   );
   if (cols.length === 0) throw new Error(`no table ${table}`);
   const exprs = cols.map(({ column_name: n, data_type: t }) => {
-    if (t === 'TIMESTAMP WITH TIME ZONE') return `strftime(timezone('UTC', ${q(n)}), '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(n)}`;
+    if (t === 'TIMESTAMP WITH TIME ZONE')
+      return `strftime(timezone('UTC', ${q(n)}), '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(n)}`;
     if (t === 'BOOLEAN') return `CASE WHEN ${q(n)} THEN 'true' WHEN NOT ${q(n)} THEN 'false' END AS ${q(n)}`;
     return `CAST(${q(n)} AS VARCHAR) AS ${q(n)}`;
   });
@@ -83,7 +103,11 @@ const DUCK_INDEX = resolve(import.meta.dirname, '../../src/destinations/duckdb/i
  * Runs a TypeScript snippet in a child process (`node --import tsx`, one process, so its exit
  * signal is the snippet's own); resolves with its exit code and signal.
  */
-async function runChild(dir: string, body: string, onStdout?: (line: string) => void): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+async function runChild(
+  dir: string,
+  body: string,
+  onStdout?: (line: string) => void,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   const file = join(dir, `child-${Math.random().toString(16).slice(2)}.mts`);
   writeFileSync(
     file,
@@ -126,7 +150,13 @@ describe('duckdb destination', () => {
   it('lossless values: int64 bounds, 2^53+1, 38-digit and 18-fraction-digit decimals, microseconds', async () => {
     const schema: TableSchema = {
       table: 'lossless',
-      columns: [col('id', 'integer'), col('i', 'integer'), col('d', 'decimal'), col('t', 'timestamp'), ...AUDIT],
+      columns: [
+        col('id', 'integer'),
+        col('i', 'integer'),
+        col('d', 'decimal'),
+        col('t', 'timestamp'),
+        ...AUDIT,
+      ],
       primaryKey: ['id'],
       cursorColumn: 't',
     };
@@ -142,32 +172,74 @@ describe('duckdb destination', () => {
       ['-9223372036854775808', '-0.000000000000000001', '1970-01-01T00:00:00.000000Z'],
       ['9007199254740993', '99999999999999999999.999999999999999999', '2038-01-19T03:14:07.999999Z'],
     ]);
-    expect((await d.describeTable('lossless'))?.columns.find((c) => c.name === 'd')?.nativeType).toBe('DECIMAL(38,18)');
+    expect((await d.describeTable('lossless'))?.columns.find((c) => c.name === 'd')?.nativeType).toBe(
+      'DECIMAL(38,18)',
+    );
   });
 
   it('a decimal column grows its scale when finer values arrive, keeping old values exact', async () => {
     const schema = eventsSchema('scaled', [col('amount', 'decimal', 'dynamic')]);
-    const ext = (id: string, amount: string): Row => [id, '2024-01-01T01:00:00Z', id, '1', null, null, null, amount];
-    await loadWindow(d, { streamKey: 'scaled', schema, batches: [[ext('a', '123456789012345678901234567890.5')]] });
-    expect((await d.describeTable('scaled'))?.columns.find((c) => c.name === 'amount')?.nativeType).toBe('DECIMAL(38,1)');
+    const ext = (id: string, amount: string): Row => [
+      id,
+      '2024-01-01T01:00:00Z',
+      id,
+      '1',
+      null,
+      null,
+      null,
+      amount,
+    ];
+    await loadWindow(d, {
+      streamKey: 'scaled',
+      schema,
+      batches: [[ext('a', '123456789012345678901234567890.5')]],
+    });
+    expect((await d.describeTable('scaled'))?.columns.find((c) => c.name === 'amount')?.nativeType).toBe(
+      'DECIMAL(38,1)',
+    );
     await loadWindow(d, { streamKey: 'scaled', schema, batches: [[ext('b', '0.12345678')]] });
-    expect((await d.describeTable('scaled'))?.columns.find((c) => c.name === 'amount')?.nativeType).toBe('DECIMAL(38,8)');
+    expect((await d.describeTable('scaled'))?.columns.find((c) => c.name === 'amount')?.nativeType).toBe(
+      'DECIMAL(38,8)',
+    );
     const got = await tableRows(path, 'scaled', ['id']);
-    expect(got.map((r) => canon('decimal', r.amount ?? null))).toEqual(['123456789012345678901234567890.5', '0.12345678']);
+    expect(got.map((r) => canon('decimal', r.amount ?? null))).toEqual([
+      '123456789012345678901234567890.5',
+      '0.12345678',
+    ]);
   });
 
   it('decimals that cannot share DECIMAL(38) turn the column into exact text instead of rounding', async () => {
     const schema = eventsSchema('wide', [col('amount', 'decimal', 'dynamic')]);
-    const ext = (id: string, amount: string): Row => [id, '2024-01-01T01:00:00Z', id, '1', null, null, null, amount];
-    await loadWindow(d, { streamKey: 'wide', schema, batches: [[ext('a', '12345678901234567890123456789012345.5')]] });
+    const ext = (id: string, amount: string): Row => [
+      id,
+      '2024-01-01T01:00:00Z',
+      id,
+      '1',
+      null,
+      null,
+      null,
+      amount,
+    ];
+    await loadWindow(d, {
+      streamKey: 'wide',
+      schema,
+      batches: [[ext('a', '12345678901234567890123456789012345.5')]],
+    });
     // 35 integer digits already stored + 8 fraction digits needed = 43 > 38
     await loadWindow(d, { streamKey: 'wide', schema, batches: [[ext('b', '0.12345678')]] });
     const described = await d.describeTable('wide');
     expect(described?.columns.find((c) => c.name === 'amount')?.nativeType).toBe('VARCHAR');
-    expect((await tableRows(path, 'wide', ['id'])).map((r) => r.amount)).toEqual(['12345678901234567890123456789012345.5', '0.12345678']);
+    expect((await tableRows(path, 'wide', ['id'])).map((r) => r.amount)).toEqual([
+      '12345678901234567890123456789012345.5',
+      '0.12345678',
+    ]);
     // more than 38 digits in one value on a new column
     const big = '1'.repeat(30) + '.' + '2'.repeat(20);
-    await loadWindow(d, { streamKey: 'wide2', schema: eventsSchema('wide2', [col('amount', 'decimal', 'dynamic')]), batches: [[ext('a', big)]] });
+    await loadWindow(d, {
+      streamKey: 'wide2',
+      schema: eventsSchema('wide2', [col('amount', 'decimal', 'dynamic')]),
+      batches: [[ext('a', big)]],
+    });
     expect((await tableRows(path, 'wide2', ['id'])).map((r) => r.amount)).toEqual([big]);
   });
 
@@ -178,8 +250,26 @@ describe('duckdb destination', () => {
       primaryKey: ['id'],
       cursorColumn: 'ts',
     });
-    await loadWindow(d, { streamKey: 'rekey', schema: schema('integer'), batches: [[['1', '2024-01-01T01:00:00Z', 'one'], ['2', '2024-01-01T01:00:00Z', 'two']]] });
-    await loadWindow(d, { streamKey: 'rekey', schema: schema('string'), batches: [[['2', '2024-01-01T02:00:00Z', 'two-new'], ['x', '2024-01-01T02:00:00Z', 'ex']]] });
+    await loadWindow(d, {
+      streamKey: 'rekey',
+      schema: schema('integer'),
+      batches: [
+        [
+          ['1', '2024-01-01T01:00:00Z', 'one'],
+          ['2', '2024-01-01T01:00:00Z', 'two'],
+        ],
+      ],
+    });
+    await loadWindow(d, {
+      streamKey: 'rekey',
+      schema: schema('string'),
+      batches: [
+        [
+          ['2', '2024-01-01T02:00:00Z', 'two-new'],
+          ['x', '2024-01-01T02:00:00Z', 'ex'],
+        ],
+      ],
+    });
     expect((await d.describeTable('rekey'))?.columns.find((c) => c.name === 'id')?.type).toBe('string');
     expect((await tableRows(path, 'rekey', ['id'])).map((r) => [r.id, r.v])).toEqual([
       ['1', 'one'],
@@ -187,7 +277,11 @@ describe('duckdb destination', () => {
       ['x', 'ex'],
     ]);
     // the key is still enforced after the rebuild
-    await loadWindow(d, { streamKey: 'rekey', schema: schema('string'), batches: [[['x', '2024-01-01T03:00:00Z', 'ex2']]] });
+    await loadWindow(d, {
+      streamKey: 'rekey',
+      schema: schema('string'),
+      batches: [[['x', '2024-01-01T03:00:00Z', 'ex2']]],
+    });
     expect((await tableRows(path, 'rekey', ['id'])).length).toBe(3);
   });
 
@@ -197,7 +291,10 @@ describe('duckdb destination', () => {
       streamKey: 'flags',
       schema: withV('integer'),
       batches: [
-        { rows: [['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, 'true']], schema: withV('boolean') },
+        {
+          rows: [['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, 'true']],
+          schema: withV('boolean'),
+        },
         { rows: [['b', '2024-01-01T01:00:00Z', 'b', '1', null, null, null, '42']], schema: withV('integer') },
       ],
     });
@@ -205,10 +302,22 @@ describe('duckdb destination', () => {
   });
 
   it('a non-canonical staged value fails the commit loudly (no TRY_CAST) and changes nothing', async () => {
-    await loadWindow(d, { streamKey: 'strict', schema: eventsSchema('strict'), batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]], state: stateAt('2024-01-02T00:00:00.000Z') });
+    await loadWindow(d, {
+      streamKey: 'strict',
+      schema: eventsSchema('strict'),
+      batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]],
+      state: stateAt('2024-01-02T00:00:00.000Z'),
+    });
     const load = await d.beginLoad({ streamKey: 'strict', schema: eventsSchema('strict'), runId: 'r' });
     await load.write([['b', '2024-01-01T02:00:00Z', 'b', 'twelve']], eventsSchema('strict'));
-    const err = await load.commit({ schema: eventsSchema('strict'), mode: 'merge', window: win('2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z'), state: stateAt('2024-01-03T00:00:00.000Z') }).catch((e: unknown) => e);
+    const err = await load
+      .commit({
+        schema: eventsSchema('strict'),
+        mode: 'merge',
+        window: win('2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z'),
+        state: stateAt('2024-01-03T00:00:00.000Z'),
+      })
+      .catch((e: unknown) => e);
     await load.abort();
     expect(err).toBeInstanceOf(DestinationError);
     expect((err as DestinationError).details.code).toBe('Conversion');
@@ -219,11 +328,21 @@ describe('duckdb destination', () => {
 
   it('loads of several streams commit concurrently on one destination without conflicts', async () => {
     const streams = ['c1', 'c2', 'c3', 'c4'];
-    const rows = (s: string): Row[] => Array.from({ length: 2000 }, (_, i) => [`${s}-${i}`, '2024-01-01T01:00:00Z', s, String(i)]);
-    const loads = await Promise.all(streams.map((s) => d.beginLoad({ streamKey: `conc.${s}`, schema: eventsSchema(s), runId: 'r' })));
+    const rows = (s: string): Row[] =>
+      Array.from({ length: 2000 }, (_, i) => [`${s}-${i}`, '2024-01-01T01:00:00Z', s, String(i)]);
+    const loads = await Promise.all(
+      streams.map((s) => d.beginLoad({ streamKey: `conc.${s}`, schema: eventsSchema(s), runId: 'r' })),
+    );
     await Promise.all(loads.map((l, i) => l.write(rows(streams[i]!), eventsSchema(streams[i]!))));
     const results = await Promise.all(
-      loads.map((l, i) => l.commit({ schema: eventsSchema(streams[i]!), mode: 'merge', window: win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'), state: stateAt('2024-01-02T00:00:00.000Z') })),
+      loads.map((l, i) =>
+        l.commit({
+          schema: eventsSchema(streams[i]!),
+          mode: 'merge',
+          window: win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'),
+          state: stateAt('2024-01-02T00:00:00.000Z'),
+        }),
+      ),
     );
     expect(results.map((r) => r.upserted)).toEqual([2000, 2000, 2000, 2000]);
     const states = (await d.listStates()).filter((s) => s.streamKey.startsWith('conc.'));
@@ -232,8 +351,19 @@ describe('duckdb destination', () => {
     const a = await d.beginLoad({ streamKey: 'conc.same', schema: eventsSchema('same'), runId: 'ra' });
     const b = await d.beginLoad({ streamKey: 'conc.same', schema: eventsSchema('same'), runId: 'rb' });
     await a.write([['k', '2024-01-01T01:00:00Z', 'from-a', '1']], eventsSchema('same'));
-    await b.write([['k', '2024-01-01T01:00:00Z', 'from-b', '2'], ['m', '2024-01-01T01:00:00Z', 'm', '3']], eventsSchema('same'));
-    const req = { schema: eventsSchema('same'), mode: 'merge' as const, window: win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'), state: stateAt('2024-01-02T00:00:00.000Z') };
+    await b.write(
+      [
+        ['k', '2024-01-01T01:00:00Z', 'from-b', '2'],
+        ['m', '2024-01-01T01:00:00Z', 'm', '3'],
+      ],
+      eventsSchema('same'),
+    );
+    const req = {
+      schema: eventsSchema('same'),
+      mode: 'merge' as const,
+      window: win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'),
+      state: stateAt('2024-01-02T00:00:00.000Z'),
+    };
     await Promise.all([a.commit(req), b.commit(req)]);
     expect((await tableRows(path, 'same', ['id'])).map((r) => r.id)).toEqual(['k', 'm']);
   });
@@ -243,15 +373,23 @@ describe('duckdb destination', () => {
     let ready!: () => void;
     let holderPid = 0;
     const holding = new Promise<void>((r) => (ready = r));
-    const child = runChild(own, `${CHILD_SCHEMA}\nconsole.log('ready ' + process.pid);\nsetTimeout(() => process.exit(0), 30000);`, (s) => {
-      const m = /ready (\d+)/.exec(s);
-      if (m) {
-        holderPid = Number(m[1]);
-        ready();
-      }
-    });
+    const child = runChild(
+      own,
+      `${CHILD_SCHEMA}\nconsole.log('ready ' + process.pid);\nsetTimeout(() => process.exit(0), 30000);`,
+      (s) => {
+        const m = /ready (\d+)/.exec(s);
+        if (m) {
+          holderPid = Number(m[1]);
+          ready();
+        }
+      },
+    );
     await holding;
-    const other = createDuckDbDestination({ path: join(own, 'exportsync.duckdb'), schema: SCHEMA, log: silentLogger });
+    const other = createDuckDbDestination({
+      path: join(own, 'exportsync.duckdb'),
+      schema: SCHEMA,
+      log: silentLogger,
+    });
     const err = await other.open().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LockedError);
     expect((err as Error).message).toMatch(/^exportsync\.duckdb is open in another process \(pid \d+\)/);
@@ -284,7 +422,9 @@ process.kill(process.pid, 'SIGKILL');`,
     const after = createDuckDbDestination({ path: file, schema: SCHEMA, log: silentLogger });
     await after.open();
     expect(await after.getState('s.events')).toMatchObject({ highWaterMark: '2024-01-02T00:00:00.000Z' });
-    expect((await tableRows(file, 'events', ['id'])).map((r) => [r.id, r.name])).toEqual([['a', 'committed']]);
+    expect((await tableRows(file, 'events', ['id'])).map((r) => [r.id, r.name])).toEqual([
+      ['a', 'committed'],
+    ]);
     await after.close();
     rmSync(own, { recursive: true, force: true });
   });
@@ -308,7 +448,10 @@ process.kill(process.pid, 'SIGKILL');`,
     expect((await after.describeTable('events'))?.rowCount).toBe(20000);
     await after.close();
     // after close() another process can open the file
-    const reader = await runChild(own, `${CHILD_SCHEMA}\nconsole.log(JSON.stringify(await d.getState('s.events')));\nawait d.close();`);
+    const reader = await runChild(
+      own,
+      `${CHILD_SCHEMA}\nconsole.log(JSON.stringify(await d.getState('s.events')));\nawait d.close();`,
+    );
     expect(reader.code, reader.stderr).toBe(0);
     rmSync(own, { recursive: true, force: true });
   });
@@ -316,7 +459,11 @@ process.kill(process.pid, 'SIGKILL');`,
   it('two destination objects on one file share one engine: writes of one are read by the other at once', async () => {
     const other = createDuckDbDestination({ path, schema: SCHEMA, log: silentLogger });
     await other.open();
-    await loadWindow(d, { streamKey: 'shared', schema: eventsSchema('shared'), batches: [[['z', '2024-01-01T01:00:00Z', 'z', '1']]] });
+    await loadWindow(d, {
+      streamKey: 'shared',
+      schema: eventsSchema('shared'),
+      batches: [[['z', '2024-01-01T01:00:00Z', 'z', '1']]],
+    });
     expect((await other.describeTable('shared'))?.rowCount).toBe(1);
     await other.close();
     // d still works after the other object closed

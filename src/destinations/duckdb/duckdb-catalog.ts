@@ -14,7 +14,11 @@ export interface CatalogTable {
   columns: Array<{ name: string } & NativeType>;
 }
 
-export async function readTable(c: DuckDBConnection, ns: Namespace, table: string): Promise<CatalogTable | null> {
+export async function readTable(
+  c: DuckDBConnection,
+  ns: Namespace,
+  table: string,
+): Promise<CatalogTable | null> {
   const rows = await select<{ column_name: string; data_type: string }>(
     c,
     `SELECT column_name, data_type FROM duckdb_columns()
@@ -25,10 +29,17 @@ export async function readTable(c: DuckDBConnection, ns: Namespace, table: strin
   return { table, columns: rows.map((r) => ({ name: r.column_name, ...parseNative(r.data_type) })) };
 }
 
-export async function describeTable(c: DuckDBConnection, ns: Namespace, table: string): Promise<ExistingTable | null> {
+export async function describeTable(
+  c: DuckDBConnection,
+  ns: Namespace,
+  table: string,
+): Promise<ExistingTable | null> {
   const found = await readTable(c, ns, table);
   if (!found) return null;
-  const [count] = await select<{ n: string }>(c, `SELECT CAST(count(*) AS VARCHAR) AS n FROM ${qualified(ns, table)}`);
+  const [count] = await select<{ n: string }>(
+    c,
+    `SELECT CAST(count(*) AS VARCHAR) AS n FROM ${qualified(ns, table)}`,
+  );
   return {
     table,
     columns: found.columns.map((col) => ({ name: col.name, type: col.logical, nativeType: col.native })),

@@ -72,7 +72,14 @@ export async function acquireDatabase(path: string, log: Logger): Promise<Shared
           c.closeSync();
         }
         log.debug({ path: key, catalog }, 'duckdb opened');
-        return { path: key, instance, catalog, writes: new Mutex(), refs: 0, connections: new Set<DuckDBConnection>() };
+        return {
+          path: key,
+          instance,
+          catalog,
+          writes: new Mutex(),
+          refs: 0,
+          connections: new Set<DuckDBConnection>(),
+        };
       } catch (err) {
         databases.delete(key);
         throw classifyDuckDbError(err, `opening ${key}`, { path: key });
@@ -145,7 +152,9 @@ export async function lockStream(dbKey: string, streamKey: string, waitMs: numbe
     if (!holder) break;
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new LockedError(`stream ${streamKey} is locked by another run in this process (waited ${waitMs} ms)`);
+      throw new LockedError(
+        `stream ${streamKey} is locked by another run in this process (waited ${waitMs} ms)`,
+      );
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([holder.released, new Promise<void>((r) => (timer = setTimeout(r, left)))]);

@@ -11,7 +11,8 @@ import { DestinationError, ExportSyncError, LockedError, redactSecrets } from '.
 /** DuckDB's single-writer file lock: another process has the database file open. */
 const FILE_LOCK = /Could not set lock on file "([^"]*)"(?:.*?PID (\d+))?/s;
 /** Optimistic-concurrency conflicts between transactions of one process: safe to retry. */
-const CONFLICT = /TransactionContext Error|Conflict on (update|tuple|insert)|write-write conflict|Catalog write-write conflict/i;
+const CONFLICT =
+  /TransactionContext Error|Conflict on (update|tuple|insert)|write-write conflict|Catalog write-write conflict/i;
 
 /** The error class DuckDB put in front of the message ("Conversion", "Constraint", "IO", …). */
 export function duckDbErrorClass(message: string): string | undefined {
@@ -37,7 +38,11 @@ export function lockedError(message: string, path: string): LockedError | undefi
  * DuckDB error class as `code`, and the statement (identifiers only: values are always bound).
  * ExportSyncErrors pass through unchanged so an error is classified exactly once.
  */
-export function classifyDuckDbError(err: unknown, context: string, options: { path?: string; statement?: string } = {}): ExportSyncError {
+export function classifyDuckDbError(
+  err: unknown,
+  context: string,
+  options: { path?: string; statement?: string } = {},
+): ExportSyncError {
   if (err instanceof ExportSyncError) return err;
   const raw = err instanceof Error ? err.message : String(err);
   const locked = lockedError(raw, options.path ?? '');
@@ -47,7 +52,8 @@ export function classifyDuckDbError(err: unknown, context: string, options: { pa
   let message = `${context}: ${raw.split('\n')[0]}`;
   if (code === 'Conversion' && context.startsWith('commit')) {
     // Staged values are canonical text for their type, so a failing CAST is a bug upstream.
-    message += ' (a staged value is not canonical for its column type: this is a bug in exportsync, please report it)';
+    message +=
+      ' (a staged value is not canonical for its column type: this is a bug in exportsync, please report it)';
   }
   return new DestinationError(redactSecrets(message), {
     code,

@@ -9,7 +9,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { ColumnSpec, CommitRequest, CommitResult, Load, LoadRequest, Logger, LogicalType, Row, TableSchema } from '../../core/contracts.js';
+import type {
+  ColumnSpec,
+  CommitRequest,
+  CommitResult,
+  Load,
+  LoadRequest,
+  Logger,
+  LogicalType,
+  Row,
+  TableSchema,
+} from '../../core/contracts.js';
 import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { readTable, type CatalogTable } from './duckdb-catalog.js';
@@ -28,7 +38,16 @@ import {
   type Namespace,
 } from './duckdb-sql.js';
 import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
-import { castFromText, cover, decimalTarget, intDigitsOf, nativeFor, widenUsing, type DecimalNeed, type NativeType } from './duckdb-types.js';
+import {
+  castFromText,
+  cover,
+  decimalTarget,
+  intDigitsOf,
+  nativeFor,
+  widenUsing,
+  type DecimalNeed,
+  type NativeType,
+} from './duckdb-types.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
@@ -54,7 +73,12 @@ export class DuckDbLoad implements Load {
     private readonly log: Logger,
   ) {}
 
-  static async begin(db: SharedDatabase, ns: Namespace, request: LoadRequest, log: Logger): Promise<DuckDbLoad> {
+  static async begin(
+    db: SharedDatabase,
+    ns: Namespace,
+    request: LoadRequest,
+    log: Logger,
+  ): Promise<DuckDbLoad> {
     let conn: DuckDBConnection | undefined;
     const sql = `CREATE TEMP TABLE ${STAGE_REF} (${[`${quoteIdent(SEQ)} BIGINT`, ...request.schema.columns.map((c) => `${quoteIdent(c.name)} VARCHAR`)].join(', ')})`;
     try {
@@ -74,7 +98,9 @@ export class DuckDbLoad implements Load {
     const width = schema.columns.length;
     for (const row of rows) {
       if (row.length > width) {
-        throw new DestinationError(`${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`);
+        throw new DestinationError(
+          `${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`,
+        );
       }
     }
     await this.followSchema(schema);
@@ -123,13 +149,22 @@ export class DuckDbLoad implements Load {
       try {
         await run('BEGIN TRANSACTION');
         const target = qualified(this.ns, schema.table);
-        const { created, natives } = await this.ensureTarget(run, target, schema, request.mode === 'snapshot');
+        const { created, natives } = await this.ensureTarget(
+          run,
+          target,
+          schema,
+          request.mode === 'snapshot',
+        );
         const { sql: source, params: sourceParams } = this.typedSource(schema, natives);
         let upserted = 0;
         let deleted = 0;
-        const cursorType = schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+        const cursorType =
+          schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
         if (request.mode === 'replace_window' && !created) {
-          deleted = await run(deleteWindowSql(target, schema.cursorColumn, cursorType), windowBounds(request.window, cursorType));
+          deleted = await run(
+            deleteWindowSql(target, schema.cursorColumn, cursorType),
+            windowBounds(request.window, cursorType),
+          );
         }
         const names = schema.columns.map((c) => c.name);
         if (this.staged > 0) {
@@ -157,7 +192,10 @@ export class DuckDbLoad implements Load {
         return { staged: this.staged, upserted, deleted };
       } catch (err) {
         await conn.run('ROLLBACK').catch(() => undefined);
-        throw classifyDuckDbError(err, `commit of ${this.request.streamKey} into ${schema.table}`, { path: this.db.path, statement });
+        throw classifyDuckDbError(err, `commit of ${this.request.streamKey} into ${schema.table}`, {
+          path: this.db.path,
+          statement,
+        });
       }
     });
     this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
@@ -190,7 +228,8 @@ export class DuckDbLoad implements Load {
       const need = needs.get(c.name) ?? { intDigits: 0, scale: 0 };
       if (!current) {
         const native = nativeFor(c.type, need);
-        if (c.type === 'decimal' && native.logical === 'string') this.warnDecimalAsText(schema.table, c.name, need);
+        if (c.type === 'decimal' && native.logical === 'string')
+          this.warnDecimalAsText(schema.table, c.name, need);
         natives.set(c.name, native);
         added.push({ name: c.name, native: native.native });
         continue;
@@ -210,7 +249,11 @@ export class DuckDbLoad implements Load {
         const growsScale = need.scale > (current.scale ?? 0) || current.logical !== 'decimal';
         const existingInt = growsScale ? await this.existingIntDigits(target, c.name, current) : 0;
         next = decimalTarget(current, need, existingInt);
-        if (next.logical === 'string') this.warnDecimalAsText(schema.table, c.name, { ...need, intDigits: Math.max(existingInt, need.intDigits) });
+        if (next.logical === 'string')
+          this.warnDecimalAsText(schema.table, c.name, {
+            ...need,
+            intDigits: Math.max(existingInt, need.intDigits),
+          });
       } else {
         next = wanted === current.logical ? current : nativeFor(wanted);
       }
@@ -229,12 +272,16 @@ export class DuckDbLoad implements Load {
       for (const w of widened) {
         const ref = quoteIdent(w.name);
         const using = widenUsing(ref, w.from, w.to);
-        if (using === null) throw new DestinationError(`${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`);
+        if (using === null)
+          throw new DestinationError(
+            `${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
+          );
         await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
       }
     }
     for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
-    if (snapshot && !have.has(DELETED_AT)) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} TIMESTAMPTZ`);
+    if (snapshot && !have.has(DELETED_AT))
+      await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} TIMESTAMPTZ`);
     return { created: false, natives };
   }
 
@@ -254,24 +301,38 @@ export class DuckDbLoad implements Load {
     const change = new Map(widened.map((w) => [w.name, w]));
     const tmpName = `_exportsync_rebuild_${randomBytes(6).toString('hex')}`;
     const tmp = qualified(this.ns, tmpName);
-    const columns = existing.columns.map((c) => ({ name: c.name, native: change.get(c.name)?.to.native ?? c.native }));
+    const columns = existing.columns.map((c) => ({
+      name: c.name,
+      native: change.get(c.name)?.to.native ?? c.native,
+    }));
     const exprs = existing.columns.map((c) => {
       const w = change.get(c.name);
       const ref = quoteIdent(c.name);
       if (!w) return ref;
       const using = widenUsing(ref, w.from, w.to);
-      if (using === null) throw new DestinationError(`${existing.table}.${c.name}: cannot change ${w.from.native} to ${w.to.native}`);
+      if (using === null)
+        throw new DestinationError(
+          `${existing.table}.${c.name}: cannot change ${w.from.native} to ${w.to.native}`,
+        );
       return using;
     });
-    this.log.info({ table: existing.table, columns: widened.map((w) => w.name) }, 'rebuilding table to widen key columns');
+    this.log.info(
+      { table: existing.table, columns: widened.map((w) => w.name) },
+      'rebuilding table to widen key columns',
+    );
     await run(createTableSql(tmp, columns, primaryKey));
-    await run(`INSERT INTO ${tmp} (${columnList(columns.map((c) => c.name))}) SELECT ${exprs.join(', ')} FROM ${target}`);
+    await run(
+      `INSERT INTO ${tmp} (${columnList(columns.map((c) => c.name))}) SELECT ${exprs.join(', ')} FROM ${target}`,
+    );
     await run(`DROP TABLE ${target}`);
     await run(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(existing.table)}`);
   }
 
   /** Integer and fraction digits of the staged values of every column that is or becomes decimal. */
-  private async decimalNeeds(schema: TableSchema, have: Map<string, NativeType>): Promise<Map<string, DecimalNeed>> {
+  private async decimalNeeds(
+    schema: TableSchema,
+    have: Map<string, NativeType>,
+  ): Promise<Map<string, DecimalNeed>> {
     const candidates = schema.columns.filter((c) => {
       const current = have.get(c.name);
       if (!current) return c.type === 'decimal';
@@ -287,8 +348,13 @@ export class DuckDbLoad implements Load {
         `coalesce(max(CASE WHEN ${ok} THEN length(split_part(${v}, '.', 2)) END), 0) AS s${i}`,
       ];
     });
-    const [row] = await select<Record<string, number>>(this.conn, `SELECT ${parts.join(', ')} FROM ${STAGE_REF}`);
-    candidates.forEach((c, i) => needs.set(c.name, { intDigits: Number(row?.[`i${i}`] ?? 0), scale: Number(row?.[`s${i}`] ?? 0) }));
+    const [row] = await select<Record<string, number>>(
+      this.conn,
+      `SELECT ${parts.join(', ')} FROM ${STAGE_REF}`,
+    );
+    candidates.forEach((c, i) =>
+      needs.set(c.name, { intDigits: Number(row?.[`i${i}`] ?? 0), scale: Number(row?.[`s${i}`] ?? 0) }),
+    );
     return needs;
   }
 
@@ -298,7 +364,10 @@ export class DuckDbLoad implements Load {
     if (current.logical !== 'integer' && current.logical !== 'decimal') return 0;
     const ref = quoteIdent(column);
     const expr = current.logical === 'integer' ? `abs(CAST(${ref} AS HUGEINT))` : `abs(${ref})`;
-    const [row] = await select<{ m: string | null }>(this.conn, `SELECT CAST(max(${expr}) AS VARCHAR) AS m FROM ${target}`);
+    const [row] = await select<{ m: string | null }>(
+      this.conn,
+      `SELECT CAST(max(${expr}) AS VARCHAR) AS m FROM ${target}`,
+    );
     return row?.m ? intDigitsOf(row.m) : 0;
   }
 
@@ -310,13 +379,17 @@ export class DuckDbLoad implements Load {
   }
 
   /** The staged rows with every schema column cast to its native type and audit NULLs filled ($1 = run id). */
-  private typedSource(schema: TableSchema, natives: Map<string, NativeType>): { sql: string; params: DuckDBValue[] } {
+  private typedSource(
+    schema: TableSchema,
+    natives: Map<string, NativeType>,
+  ): { sql: string; params: DuckDBValue[] } {
     let usesRunId = false;
     const exprs = schema.columns.map((c) => {
       const native = natives.get(c.name) ?? nativeFor(c.type);
       const ref = `s.${quoteIdent(c.name)}`;
       let expr = castFromText(ref, native, this.stagedTypes.get(c.name) ?? new Set([c.type]));
-      if (c.name === AUDIT_COLUMNS.loadedAt && native.logical === 'timestamp') expr = `COALESCE(${expr}, now())`;
+      if (c.name === AUDIT_COLUMNS.loadedAt && native.logical === 'timestamp')
+        expr = `COALESCE(${expr}, now())`;
       if (c.name === AUDIT_COLUMNS.runId && native.logical === 'string') {
         expr = `COALESCE(${expr}, CAST($1 AS VARCHAR))`;
         usesRunId = true;
@@ -332,12 +405,16 @@ export class DuckDbLoad implements Load {
   /** Brings the staging table to `schema`: columns only appended (all VARCHAR, so nothing widens). */
   private async followSchema(schema: TableSchema): Promise<void> {
     if (schema.columns.length < this.stagedColumns.length) {
-      throw new DestinationError(`${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`);
+      throw new DestinationError(
+        `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
+      );
     }
     for (const [i, c] of schema.columns.entries()) {
       const old = this.stagedColumns[i];
       if (old && old.name !== c.name) {
-        throw new DestinationError(`${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`);
+        throw new DestinationError(
+          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
+        );
       }
     }
     const added = schema.columns.slice(this.stagedColumns.length);
@@ -348,7 +425,10 @@ export class DuckDbLoad implements Load {
       try {
         await this.conn.run(sql);
       } catch (err) {
-        throw classifyDuckDbError(err, `altering staging of ${this.request.streamKey}`, { path: this.db.path, statement: sql });
+        throw classifyDuckDbError(err, `altering staging of ${this.request.streamKey}`, {
+          path: this.db.path,
+          statement: sql,
+        });
       }
       this.stagedColumns.push({ ...c });
     }
@@ -367,8 +447,12 @@ export class DuckDbLoad implements Load {
   }
 
   private assertUsable(): void {
-    if (this.done) throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
-    if (this.broken) throw classifyDuckDbError(this.broken, `load of ${this.request.streamKey} failed earlier`, { path: this.db.path });
+    if (this.done)
+      throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
+    if (this.broken)
+      throw classifyDuckDbError(this.broken, `load of ${this.request.streamKey} failed earlier`, {
+        path: this.db.path,
+      });
   }
 
   /** Drops the staging table with its connection (TEMP tables live and die with it), once. */
@@ -389,7 +473,9 @@ function validateSchema(schema: TableSchema, mode: CommitRequest['mode']): void 
   const names = new Set(schema.columns.map((c) => c.name));
   const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
   if (!cursor || (cursor.type !== 'timestamp' && cursor.type !== 'date')) {
-    throw new DestinationError(`${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`);
+    throw new DestinationError(
+      `${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`,
+    );
   }
   for (const k of schema.primaryKey) {
     if (!names.has(k)) throw new DestinationError(`${schema.table}: key column ${k} is not in the schema`);

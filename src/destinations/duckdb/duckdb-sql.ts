@@ -12,8 +12,10 @@ import { DestinationError } from '../../core/errors.js';
 export const MAX_IDENTIFIER_LENGTH = 63;
 
 export function quoteIdent(name: string): string {
-  if (name.length === 0 || name.includes('\u0000')) throw new DestinationError(`invalid identifier ${JSON.stringify(name)}`);
-  if (name.length > MAX_IDENTIFIER_LENGTH) throw new DestinationError(`identifier longer than ${MAX_IDENTIFIER_LENGTH} characters: ${name}`);
+  if (name.length === 0 || name.includes('\u0000'))
+    throw new DestinationError(`invalid identifier ${JSON.stringify(name)}`);
+  if (name.length > MAX_IDENTIFIER_LENGTH)
+    throw new DestinationError(`identifier longer than ${MAX_IDENTIFIER_LENGTH} characters: ${name}`);
   return `"${name.replace(/"/g, '""')}"`;
 }
 
@@ -44,7 +46,11 @@ export function columnList(names: string[], prefix = ''): string {
   return names.map((n) => prefix + quoteIdent(n)).join(', ');
 }
 
-export function createTableSql(target: string, columns: Array<{ name: string; native: string }>, primaryKey: string[]): string {
+export function createTableSql(
+  target: string,
+  columns: Array<{ name: string; native: string }>,
+  primaryKey: string[],
+): string {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.native}`);
   if (primaryKey.length > 0) defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
   return `CREATE TABLE ${target} (${defs.join(', ')})`;
@@ -86,7 +92,11 @@ export function insertAllSql(target: string, source: string, seq: string, column
 }
 
 /** Rows whose cursor lies in [$1, $2) (bounds from `windowBounds`, so no session zone is involved). */
-export function deleteWindowSql(target: string, cursorColumn: string, cursorType: 'timestamp' | 'date'): string {
+export function deleteWindowSql(
+  target: string,
+  cursorColumn: string,
+  cursorType: 'timestamp' | 'date',
+): string {
   const c = quoteIdent(cursorColumn);
   const cast = cursorType === 'date' ? 'DATE' : 'TIMESTAMPTZ';
   return `DELETE FROM ${target} WHERE ${c} >= CAST($1 AS ${cast}) AND ${c} < CAST($2 AS ${cast})`;
@@ -96,14 +106,23 @@ export function deleteWindowSql(target: string, cursorColumn: string, cursorType
  * [from, to) as bind values for a cursor of `cursorType`. A day d is in the window when its UTC
  * midnight is, i.e. from ≤ d < to with both bounds rounded up to a whole day.
  */
-export function windowBounds(window: { from: Date; to: Date }, cursorType: 'timestamp' | 'date'): [string, string] {
+export function windowBounds(
+  window: { from: Date; to: Date },
+  cursorType: 'timestamp' | 'date',
+): [string, string] {
   if (cursorType === 'timestamp') return [window.from.toISOString(), window.to.toISOString()];
-  const ceilDay = (d: Date) => new Date(Math.ceil(d.getTime() / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
+  const ceilDay = (d: Date) =>
+    new Date(Math.ceil(d.getTime() / 86_400_000) * 86_400_000).toISOString().slice(0, 10);
   return [ceilDay(window.from), ceilDay(window.to)];
 }
 
 /** Marks target rows whose key is absent from the staged rows `source` as deleted (snapshot). */
-export function markVanishedSql(target: string, source: string, primaryKey: string[], deletedColumn: string): string {
+export function markVanishedSql(
+  target: string,
+  source: string,
+  primaryKey: string[],
+  deletedColumn: string,
+): string {
   const match = primaryKey.map((k) => `s.${quoteIdent(k)} = t.${quoteIdent(k)}`).join(' AND ');
   const del = quoteIdent(deletedColumn);
   return `UPDATE ${target} AS t SET ${del} = now() WHERE t.${del} IS NULL AND NOT EXISTS (SELECT 1 FROM (${source}) AS s WHERE ${match})`;

@@ -14,7 +14,11 @@ export const COLUMNS_TABLE = '_exportsync_columns';
 export const RUNS_TABLE = '_exportsync_runs';
 
 /** Rows as plain objects (BIGINT and DECIMAL as strings, nothing through a double). */
-export async function select<R extends Record<string, unknown>>(c: DuckDBConnection, sql: string, params: DuckDBValue[] = []): Promise<R[]> {
+export async function select<R extends Record<string, unknown>>(
+  c: DuckDBConnection,
+  sql: string,
+  params: DuckDBValue[] = [],
+): Promise<R[]> {
   const reader = await c.runAndReadAll(sql, params);
   return reader.getRowObjectsJson() as unknown as R[];
 }
@@ -46,7 +50,11 @@ export async function bootstrap(c: DuckDBConnection, ns: Namespace): Promise<voi
   }
 }
 
-export async function readState(c: DuckDBConnection, ns: Namespace, streamKey: string): Promise<StreamState | null> {
+export async function readState(
+  c: DuckDBConnection,
+  ns: Namespace,
+  streamKey: string,
+): Promise<StreamState | null> {
   const rows = await select<{ state: string }>(
     c,
     `SELECT CAST(state AS VARCHAR) AS state FROM ${qualified(ns, STATE_TABLE)} WHERE stream_key = $1`,
@@ -55,7 +63,10 @@ export async function readState(c: DuckDBConnection, ns: Namespace, streamKey: s
   return rows[0] ? (JSON.parse(rows[0].state) as StreamState) : null;
 }
 
-export async function readStates(c: DuckDBConnection, ns: Namespace): Promise<Array<{ streamKey: string; state: StreamState }>> {
+export async function readStates(
+  c: DuckDBConnection,
+  ns: Namespace,
+): Promise<Array<{ streamKey: string; state: StreamState }>> {
   const rows = await select<{ stream_key: string; state: string }>(
     c,
     `SELECT stream_key, CAST(state AS VARCHAR) AS state FROM ${qualified(ns, STATE_TABLE)} ORDER BY stream_key`,
@@ -69,7 +80,12 @@ export async function deleteState(c: DuckDBConnection, ns: Namespace, streamKey:
 }
 
 /** Only call inside the commit transaction of the window's rows. */
-export async function upsertState(c: DuckDBConnection, ns: Namespace, streamKey: string, state: StreamState): Promise<void> {
+export async function upsertState(
+  c: DuckDBConnection,
+  ns: Namespace,
+  streamKey: string,
+  state: StreamState,
+): Promise<void> {
   await c.run(
     `INSERT INTO ${qualified(ns, STATE_TABLE)} (stream_key, state, updated_at) VALUES ($1, CAST($2 AS JSON), now())
      ON CONFLICT (stream_key) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
@@ -77,8 +93,17 @@ export async function upsertState(c: DuckDBConnection, ns: Namespace, streamKey:
   );
 }
 
-export async function readColumnMap(c: DuckDBConnection, ns: Namespace, table: string): Promise<ColumnSpec[]> {
-  const rows = await select<{ column_name: string; source_name: string; logical_type: string; origin: string }>(
+export async function readColumnMap(
+  c: DuckDBConnection,
+  ns: Namespace,
+  table: string,
+): Promise<ColumnSpec[]> {
+  const rows = await select<{
+    column_name: string;
+    source_name: string;
+    logical_type: string;
+    origin: string;
+  }>(
     c,
     `SELECT column_name, source_name, logical_type, origin FROM ${qualified(ns, COLUMNS_TABLE)}
      WHERE table_name = $1 ORDER BY ordinal`,
@@ -93,7 +118,12 @@ export async function readColumnMap(c: DuckDBConnection, ns: Namespace, table: s
 }
 
 /** Only call inside the commit transaction that brought the table to `columns`. */
-export async function upsertColumnMap(c: DuckDBConnection, ns: Namespace, table: string, columns: ColumnSpec[]): Promise<void> {
+export async function upsertColumnMap(
+  c: DuckDBConnection,
+  ns: Namespace,
+  table: string,
+  columns: ColumnSpec[],
+): Promise<void> {
   if (columns.length === 0) return;
   const params: DuckDBValue[] = [];
   const tuples = columns.map((col, i) => {

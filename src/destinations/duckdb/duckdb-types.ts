@@ -126,11 +126,16 @@ export function intDigitsOf(text: string): number {
  * `current` is the table's column (null when new); `existingIntDigits` is measured from the table
  * only when a decimal's scale grows (it lowers the integer room).
  */
-export function decimalTarget(current: NativeType | null, need: DecimalNeed, existingIntDigits: number): NativeType {
+export function decimalTarget(
+  current: NativeType | null,
+  need: DecimalNeed,
+  existingIntDigits: number,
+): NativeType {
   const curScale = current?.logical === 'decimal' ? (current.scale ?? 0) : 0;
   const scale = Math.max(curScale, need.scale);
   const intDigits = Math.max(need.intDigits, existingIntDigits);
-  if (current?.logical === 'decimal' && scale === curScale && need.intDigits + scale <= MAX_DECIMAL_PRECISION) return current;
+  if (current?.logical === 'decimal' && scale === curScale && need.intDigits + scale <= MAX_DECIMAL_PRECISION)
+    return current;
   return nativeFor('decimal', { intDigits, scale });
 }
 
@@ -141,7 +146,8 @@ export function decimalTarget(current: NativeType | null, need: DecimalNeed, exi
  */
 export function castFromText(ref: string, target: NativeType, stagedTypes: ReadonlySet<LogicalType>): string {
   if (target.logical === 'string') return ref;
-  const cast = `CAST(${ref} AS ${target.native})`;
+  const cast =
+    target.logical === 'decimal' ? decimalCast(ref, target.scale ?? 0) : `CAST(${ref} AS ${target.native})`;
   const numeric = target.logical === 'integer' || target.logical === 'decimal' || target.logical === 'float';
   if (numeric && stagedTypes.has('boolean')) {
     return `CASE ${ref} WHEN 'true' THEN CAST(1 AS ${target.native}) WHEN 'false' THEN CAST(0 AS ${target.native}) ELSE ${cast} END`;
@@ -151,6 +157,18 @@ export function castFromText(ref: string, target: NativeType, stagedTypes: Reado
     return `CASE WHEN length(${ref}) = 10 THEN timezone('UTC', CAST(${ref} AS TIMESTAMP)) ELSE ${cast} END`;
   }
   return cast;
+}
+
+/**
+ * VARCHAR → DECIMAL(38,s). DuckDB parses text into a 128-bit DECIMAL about 100× slower than into
+ * DECIMAL(18,s) (measured: 6.2 s vs 0.05 s per million values), so values whose integer part fits
+ * 18 - s digits go through DECIMAL(18,s), which is exact because s is never below the staged
+ * fraction digits (`decimalNeeds`); only the others take the slow path.
+ */
+export function decimalCast(ref: string, scale: number): string {
+  const wide = `CAST(${ref} AS ${decimalType(scale)})`;
+  if (scale > 17) return wide;
+  return `CASE WHEN length(split_part(${ref}, '.', 1)) <= ${18 - scale} THEN CAST(CAST(${ref} AS DECIMAL(18,${scale})) AS ${decimalType(scale)}) ELSE ${wide} END`;
 }
 
 /** Canonical text of a timestamptz (the Row form, fraction dropped when zero). */
@@ -175,6 +193,7 @@ export function widenUsing(ref: string, from: NativeType, to: NativeType): strin
     return `CAST(${ref} AS VARCHAR)`;
   }
   if (from.logical === 'boolean') return `CAST(CAST(${ref} AS INTEGER) AS ${to.native})`;
-  if (from.logical === 'date' && to.logical === 'timestamp') return `timezone('UTC', CAST(${ref} AS TIMESTAMP))`;
+  if (from.logical === 'date' && to.logical === 'timestamp')
+    return `timezone('UTC', CAST(${ref} AS TIMESTAMP))`;
   return `CAST(${ref} AS ${to.native})`;
 }

@@ -24,11 +24,27 @@ import type {
 } from '../../core/contracts.js';
 import { errorMessage } from '../../core/errors.js';
 import { describeTable } from './duckdb-catalog.js';
-import { acquireDatabase, canonicalPath, connect, disconnect, lockStream, releaseDatabase, type SharedDatabase } from './duckdb-database.js';
+import {
+  acquireDatabase,
+  canonicalPath,
+  connect,
+  disconnect,
+  lockStream,
+  releaseDatabase,
+  type SharedDatabase,
+} from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import { DuckDbLoad } from './duckdb-load.js';
 import { MAX_IDENTIFIER_LENGTH, quoteIdent, type Namespace } from './duckdb-sql.js';
-import { bootstrap, deleteState, readColumnMap, readState, readStates, select, upsertRun } from './duckdb-state.js';
+import {
+  bootstrap,
+  deleteState,
+  readColumnMap,
+  readState,
+  readStates,
+  select,
+  upsertRun,
+} from './duckdb-state.js';
 
 export interface DuckDbDestinationOptions {
   /** Database file; created (with its directory) if absent. */
@@ -135,7 +151,10 @@ class DuckDbDestination implements Destination {
     return { catalog: db.catalog, schema: this.options.schema };
   }
 
-  private async read<T>(what: string, fn: (c: DuckDBConnection, db: SharedDatabase) => Promise<T>): Promise<T> {
+  private async read<T>(
+    what: string,
+    fn: (c: DuckDBConnection, db: SharedDatabase) => Promise<T>,
+  ): Promise<T> {
     const db = await this.database();
     let c: DuckDBConnection | undefined;
     try {
@@ -149,9 +168,12 @@ class DuckDbDestination implements Destination {
   }
 
   /** Writes outside a load go through the same mutex as commits (concurrent writers would conflict). */
-  private async write<T>(what: string, fn: (c: DuckDBConnection, db: SharedDatabase) => Promise<T>, known?: SharedDatabase): Promise<T> {
+  private async write<T>(
+    what: string,
+    fn: (c: DuckDBConnection, db: SharedDatabase) => Promise<T>,
+    known?: SharedDatabase,
+  ): Promise<T> {
     const db = known ?? (await this.database());
     return db.writes.run(() => this.read(what, fn));
   }
 }
-
