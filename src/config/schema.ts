@@ -13,12 +13,13 @@ import { sourceSchema } from './sources.js';
 const int = (min: number) => z.number().int().min(min);
 
 /** Warehouse schema names are quoted identifiers; lower snake_case keeps them usable unquoted. */
-const schemaName = z
-  .string()
-  .max(63)
-  .regex(/^[a-z_][a-z0-9_]*$/, 'lower snake_case: letters, digits, underscores, not starting with a digit')
-  .default(DEFAULTS.schema)
-  .describe(`Warehouse schema holding the tables (default ${DEFAULTS.schema}).`);
+const schemaName = (fallback: string) =>
+  z
+    .string()
+    .max(63)
+    .regex(/^[a-z_][a-z0-9_]*$/, 'lower snake_case: letters, digits, underscores, not starting with a digit')
+    .default(fallback)
+    .describe(`Warehouse schema holding the tables (default ${fallback}).`);
 
 export const duckdbDestinationSchema = z
   .object({
@@ -28,7 +29,7 @@ export const duckdbDestinationSchema = z
       .min(1)
       .default(DEFAULTS.duckdb_path)
       .describe(`DuckDB database file, relative to the working directory (default ${DEFAULTS.duckdb_path}).`),
-    schema: schemaName,
+    schema: schemaName(DEFAULTS.duckdb_schema),
   })
   .strict();
 
@@ -39,7 +40,7 @@ export const postgresDestinationSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .describe('Connection URL; write ${DATABASE_URL} so the password stays in the environment.'),
-    schema: schemaName,
+    schema: schemaName(DEFAULTS.schema),
     statement_timeout_ms: int(1)
       .optional()
       .describe('Server-side statement_timeout per session (default: none).'),

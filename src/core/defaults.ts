@@ -29,6 +29,11 @@ export const DEFAULTS = {
   column_budget: 500,
   /** Where the embedded default destination writes. */
   duckdb_path: './exportsync.duckdb',
-  /** Warehouse schema (Postgres, DuckDB) holding the tables. */
+  /** Warehouse schema (Postgres) holding the tables. */
   schema: 'exportsync',
+  /**
+   * DuckDB keeps tables in `main`: the file's own name is already the catalog (`exportsync`),
+   * so `SELECT * FROM scarf_events` works in the duckdb shell without qualification.
+   */
+  duckdb_schema: 'main',
 } as const;

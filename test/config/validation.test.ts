@@ -9,7 +9,7 @@ describe('config validation', () => {
     expect(config.destination).toEqual({
       type: 'duckdb',
       path: DEFAULTS.duckdb_path,
-      schema: DEFAULTS.schema,
+      schema: DEFAULTS.duckdb_schema,
     });
     expect(config.sync).toEqual({
       backfill_days: DEFAULTS.backfill_days,

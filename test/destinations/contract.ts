@@ -309,6 +309,34 @@ export function destinationContract(
       ]);
     });
 
+    it('a re-read of unchanged rows rewrites nothing: upserted counts only new or changed rows', async () => {
+      await setup();
+      const schema = eventsSchema();
+      const rows: Row[] = [
+        ['a', '2024-01-01T01:00:00Z', 'same', '1'],
+        ['b', '2024-01-01T02:00:00Z', null, '2'],
+      ];
+      await loadWindow(d, { schema, batches: [rows] });
+      const again = await loadWindow(d, {
+        schema,
+        batches: [[...rows, ['c', '2024-01-01T03:00:00Z', 'c', '3']]],
+        runId: 'run-2',
+      });
+      expect(again).toEqual({ staged: 3, upserted: 1, deleted: 0 });
+      expect(pick(await h.rows('events', ['id']), ['id', '_exportsync_run_id'])).toEqual([
+        { id: 'a', _exportsync_run_id: 'run-1' },
+        { id: 'b', _exportsync_run_id: 'run-1' },
+        { id: 'c', _exportsync_run_id: 'run-2' },
+      ]);
+      // A NULL that becomes a value is a change (IS DISTINCT FROM, not <>).
+      const changed = await loadWindow(d, {
+        schema,
+        batches: [[['b', '2024-01-01T02:00:00Z', 'now set', '2']]],
+        runId: 'run-3',
+      });
+      expect(changed.upserted).toBe(1);
+    });
+
     it('merge dedupes within a batch: the latest cursor wins, on equal cursors the last staged wins', async () => {
       await setup();
       const schema = eventsSchema();

@@ -179,6 +179,8 @@ export class DuckDbLoad implements Load {
                   primaryKey: schema.primaryKey,
                   cursorColumn: schema.cursorColumn,
                   extraSet: request.mode === 'snapshot' ? [`${quoteIdent(DELETED_AT)} = NULL`] : [],
+                  extraChanged:
+                    request.mode === 'snapshot' ? `t.${quoteIdent(DELETED_AT)} IS NOT NULL` : undefined,
                 });
           upserted = await run(sql, sourceParams);
         }

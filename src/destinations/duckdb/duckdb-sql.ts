@@ -3,6 +3,7 @@
  * never spliced in: builders return text with $n placeholders. A builder that forgets to quote
  * breaks on the first column named `select`; one that splices a value is an injection.
  */
+import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 
 /**
@@ -70,6 +71,8 @@ export function mergeSql(opts: {
   cursorColumn: string;
   /** Extra SET clauses on update (snapshot: un-delete). */
   extraSet?: string[];
+  /** Extra condition that makes a matched row count as changed (snapshot: it was marked deleted). */
+  extraChanged?: string;
 }): string {
   const keys = new Set(opts.primaryKey);
   const pk = opts.primaryKey.map(quoteIdent).join(', ');
@@ -78,10 +81,17 @@ export function mergeSql(opts: {
   const on = opts.primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
   const sets = opts.columns.filter((c) => !keys.has(c)).map((c) => `${quoteIdent(c)} = s.${quoteIdent(c)}`);
   sets.push(...(opts.extraSet ?? []));
-  const matched = sets.length > 0 ? `UPDATE SET ${sets.join(', ')}` : 'DO NOTHING';
+  // A re-read row whose data is unchanged is not rewritten: it keeps the run id and load time of
+  // the run that last changed it, and `upserted` counts only new or changed rows.
+  const data = opts.columns.filter((c) => !keys.has(c) && !AUDIT_STAMPS.has(c));
+  const changed =
+    data.length > 0 ? [`row(${columnList(data, 't.')}) IS DISTINCT FROM row(${columnList(data, 's.')})`] : [];
+  if (opts.extraChanged) changed.push(opts.extraChanged);
+  const when = changed.length > 0 ? `WHEN MATCHED AND (${changed.join(' OR ')}) THEN` : 'WHEN MATCHED THEN';
+  const matched = sets.length > 0 && changed.length > 0 ? `${when} UPDATE SET ${sets.join(', ')} ` : '';
   return (
     `MERGE INTO ${opts.target} AS t USING (${deduped}) AS s ON ${on} ` +
-    `WHEN MATCHED THEN ${matched} ` +
+    matched +
     `WHEN NOT MATCHED THEN INSERT (${columnList(opts.columns)}) VALUES (${columnList(opts.columns, 's.')})`
   );
 }
@@ -127,3 +137,6 @@ export function markVanishedSql(
   const del = quoteIdent(deletedColumn);
   return `UPDATE ${target} AS t SET ${del} = now() WHERE t.${del} IS NULL AND NOT EXISTS (SELECT 1 FROM (${source}) AS s WHERE ${match})`;
 }
+
+/** Audit columns that differ on every load by construction; they never make a row "changed". */
+const AUDIT_STAMPS: ReadonlySet<string> = new Set([AUDIT_COLUMNS.loadedAt, AUDIT_COLUMNS.runId]);

@@ -1,0 +1,92 @@
+/**
+ * The `exportsync` command line. Commands print results on stdout and log JSON on stderr.
+ * Exit codes: 0 ok · 1 failed · 2 invalid config · 3 partial (some streams failed) ·
+ * 4 locked by another run · 130 interrupted (stopped by a signal after committing).
+ */
+import { Command } from 'commander';
+import { checkCommand } from './commands/check.js';
+import { exitCodeFor, loadContext } from './commands/context.js';
+import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
+import { stateResetCommand, stateShowCommand } from './commands/state.js';
+
+const list = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('exportsync')
+    .description(
+      'Keep a warehouse in step with analytics export APIs (Scarf; Replicated and marketplace to come).',
+    )
+    .option('-c, --config <path>', 'config file (default: $EXPORTSYNC_CONFIG or ./exportsync.yaml)')
+    .showHelpAfterError()
+    .exitOverride();
+  const act =
+    <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+    async (...args: A) => {
+      exitCode = await fn(...args);
+    };
+
+  program
+    .command('run')
+    .description('load what is new since the stored mark, window by window')
+    .option('--streams <list>', 'only these streams (source.stream or stream), comma-separated', list)
+    .action(
+      act(async (opts: { streams?: string[] }) => runCommand(await loadContext(program.opts().config), opts)),
+    );
+  program
+    .command('check')
+    .description('check credentials and connectivity of every source and the destination')
+    .action(act(async () => checkCommand(await loadContext(program.opts().config))));
+  program
+    .command('plan')
+    .description('show what a run would create and fetch, without writing')
+    .option('--streams <list>', 'only these streams', list)
+    .action(
+      act(async (opts: { streams?: string[] }) =>
+        planCommand(await loadContext(program.opts().config), opts),
+      ),
+    );
+  const state = program.command('state').description('inspect or reset the stored high-water marks');
+  state
+    .command('show')
+    .option('--stream <key>', 'one stream, e.g. scarf.events')
+    .option('--json', 'print JSON')
+    .action(
+      act(async (opts: { stream?: string; json?: boolean }) =>
+        stateShowCommand(await loadContext(program.opts().config), opts),
+      ),
+    );
+  state
+    .command('reset')
+    .requiredOption('--stream <key>', 'the stream to reset, e.g. scarf.events')
+    .action(
+      act(async (opts: { stream?: string }) =>
+        stateResetCommand(await loadContext(program.opts().config), opts),
+      ),
+    );
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err && typeof err === 'object' && 'code' in err && String(err.code).startsWith('commander.')) {
+      const code = (err as { exitCode?: number }).exitCode ?? 2;
+      return code === 0 ? 0 : 2;
+    }
+    return exitCodeFor(err);
+  }
+  return exitCode;
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = exitCodeFor(err);
+  },
+);

@@ -1,0 +1,25 @@
+/**
+ * Creates the configured destination. Each backend's SDK is imported lazily, so a Postgres user
+ * never loads DuckDB (and later BigQuery or Snowflake) code.
+ */
+import type { Destination, Logger } from '../core/contracts.js';
+import type { Config } from '../config/load.js';
+
+export async function createDestination(config: Config['destination'], log: Logger): Promise<Destination> {
+  const child = log.child({ destination: config.type });
+  switch (config.type) {
+    case 'postgres': {
+      const { createPostgresDestination } = await import('./postgres/index.js');
+      return createPostgresDestination({
+        url: config.url,
+        schema: config.schema,
+        log: child,
+        statementTimeoutMs: config.statement_timeout_ms,
+      });
+    }
+    case 'duckdb': {
+      const { createDuckDbDestination } = await import('./duckdb/index.js');
+      return createDuckDbDestination({ path: config.path, schema: config.schema, log: child });
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Builds the configured sources and selects their streams. Unknown connector or stream names are
+ * config errors that name the field and list what exists.
+ */
+import type { Source, StreamDefinition } from '../core/contracts.js';
+import { ConfigError } from '../core/errors.js';
+import type { Config } from '../config/load.js';
+import { resolveSourceSettings } from '../config/load.js';
+import { scarfConnector } from '../../connectors/scarf/index.js';
+
+export interface ConnectorModule<C = never> {
+  type: string;
+  create(config: C): Source;
+}
+
+/** Every connector exportsync knows. A new connector adds one line here and one in src/config/sources.ts. */
+const CONNECTORS: Record<string, ConnectorModule<never>> = {
+  scarf: scarfConnector as unknown as ConnectorModule<never>,
+};
+
+export interface SelectedStream {
+  source: Source;
+  sourceIndex: number;
+  stream: StreamDefinition;
+  settings: ReturnType<typeof resolveSourceSettings>;
+}
+
+/**
+ * The streams a run covers: each source's configured `streams` (default all), narrowed by
+ * `only` (`source.stream` or a bare stream name) from the command line.
+ */
+export function selectStreams(config: Config, only?: string[]): SelectedStream[] {
+  const selected: SelectedStream[] = [];
+  const matched = new Set<string>();
+  config.sources.forEach((sourceConfig, index) => {
+    const connector = CONNECTORS[sourceConfig.type];
+    if (!connector) {
+      throw new ConfigError(
+        `sources[${index}].type: unknown connector '${sourceConfig.type}' (known: ${Object.keys(CONNECTORS).join(', ')})`,
+      );
+    }
+    const source = connector.create(sourceConfig as never);
+    const available = new Map(source.streams.map((s) => [s.name, s]));
+    const wanted = sourceConfig.streams ?? [...available.keys()];
+    wanted.forEach((name, j) => {
+      const stream = available.get(name);
+      if (!stream) {
+        throw new ConfigError(
+          `sources[${index}].streams[${j}]: unknown stream '${name}' (${source.type} has: ${[...available.keys()].join(', ')})`,
+        );
+      }
+      const key = `${source.name}.${name}`;
+      if (only && !only.includes(key) && !only.includes(name)) return;
+      if (only) matched.add(only.includes(key) ? key : name);
+      selected.push({ source, sourceIndex: index, stream, settings: resolveSourceSettings(config, index) });
+    });
+  });
+  const unmatched = (only ?? []).filter((s) => !matched.has(s));
+  if (unmatched.length > 0) {
+    throw new ConfigError(`--streams: no configured stream matches ${unmatched.join(', ')}`);
+  }
+  return selected;
+}

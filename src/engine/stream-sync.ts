@@ -1,0 +1,191 @@
+/**
+ * Syncs one stream: lock, plan windows from the stored mark, and for each window
+ * read → map → stage → commit (rows + state in one transaction), strictly in order.
+ *
+ * A window is the unit of retry and of commit: if its body fails midway (reset, truncation) the
+ * staged rows are dropped and the whole window is fetched again; nothing of a window is ever
+ * visible until all of it is. A non-retryable error stops this stream only; windows committed
+ * before it stay, and the next run resumes from their mark.
+ */
+import type {
+  CommitResult,
+  Destination,
+  HttpClient,
+  Logger,
+  Source,
+  StreamDefinition,
+  StreamState,
+  TableSchema,
+  Window,
+} from '../core/contracts.js';
+import { ExportSyncError, errorMessage } from '../core/errors.js';
+import { isoDate } from '../core/time.js';
+import { RowMapper } from '../schema/mapper.js';
+import { advanceMark, planIncremental, type WindowPolicy } from './windows.js';
+
+export interface StreamSyncOptions {
+  source: Source;
+  stream: StreamDefinition;
+  table: string;
+  destination: Destination;
+  http: HttpClient;
+  policy: WindowPolicy;
+  /** Explicit windows (backfill); default: planned from the stored mark. */
+  windows?: Window[];
+  runId: string;
+  startedAt: Date;
+  now: () => Date;
+  windowAttempts: number;
+  lockWaitMs: number;
+  columnBudget: number;
+  log: Logger;
+  /** Set when the run should stop after the window in flight commits (SIGTERM). */
+  stopping: () => boolean;
+  signal: AbortSignal;
+}
+
+export interface StreamResult {
+  streamKey: string;
+  table: string;
+  status: 'ok' | 'failed' | 'locked' | 'interrupted';
+  windows: number;
+  windowsPlanned: number;
+  staged: number;
+  upserted: number;
+  deleted: number;
+  highWaterMark: string | null;
+  error?: string;
+  errorKind?: string;
+}
+
+export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
+  const streamKey = `${o.source.name}.${o.stream.name}`;
+  const log = o.log.child({ stream: streamKey });
+  const result: StreamResult = {
+    streamKey,
+    table: o.table,
+    status: 'ok',
+    windows: 0,
+    windowsPlanned: 0,
+    staged: 0,
+    upserted: 0,
+    deleted: 0,
+    highWaterMark: null,
+  };
+  let lock;
+  try {
+    lock = await o.destination.lock(streamKey, o.lockWaitMs);
+  } catch (err) {
+    return fail(result, err, log, 'locked');
+  }
+  try {
+    let state = await o.destination.getState(streamKey);
+    result.highWaterMark = state?.highWaterMark ?? null;
+    const plan = o.windows
+      ? { windows: o.windows, reason: 'explicit range' }
+      : planIncremental(state, o.now(), o.policy);
+    result.windowsPlanned = plan.windows.length;
+    log.info({ windows: plan.windows.length, reason: plan.reason, table: o.table }, 'sync start');
+
+    const mapper = new RowMapper({
+      table: o.table,
+      stream: o.stream,
+      persisted: await o.destination.getColumnMap(o.table),
+      capabilities: o.destination.capabilities,
+      columnBudget: o.columnBudget,
+      runId: o.runId,
+      loadedAt: o.startedAt.toISOString(),
+      log,
+    });
+    let committedSignature = signature(mapper.schema);
+
+    for (const window of plan.windows) {
+      if (o.stopping()) {
+        result.status = 'interrupted';
+        log.warn(
+          { done: result.windows, left: plan.windows.length - result.windows },
+          'stopping after signal',
+        );
+        break;
+      }
+      const fetchedAt = o.now();
+      const { commit, state: next } = await syncWindow(o, mapper, window, log, () => {
+        const schemaChanged = signature(mapper.schema) !== committedSignature;
+        return {
+          version: 1,
+          highWaterMark: advanceMark(state?.highWaterMark ?? null, window, fetchedAt),
+          schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
+          updatedAt: o.now().toISOString(),
+        };
+      });
+      state = next;
+      committedSignature = signature(mapper.schema);
+      result.windows += 1;
+      result.staged += commit.staged;
+      result.upserted += commit.upserted;
+      result.deleted += commit.deleted;
+      result.highWaterMark = next.highWaterMark;
+      log.info(
+        {
+          window: `${isoDate(window.from)}..${isoDate(window.to)}`,
+          staged: commit.staged,
+          upserted: commit.upserted,
+        },
+        'window committed',
+      );
+    }
+    return result;
+  } catch (err) {
+    return fail(result, err, log, 'failed');
+  } finally {
+    await lock.release().catch((err) => log.warn({ err: errorMessage(err) }, 'lock release failed'));
+  }
+}
+
+/**
+ * Reads, stages and commits one window, restarting it on retryable failures (a body cut midway,
+ * a dropped connection, a deadlock). Every attempt starts from a fresh load: a failed attempt's
+ * staged rows are dropped, never merged. Merge and replace_window are idempotent, so a commit
+ * whose acknowledgement was lost is safe to repeat.
+ */
+async function syncWindow(
+  o: StreamSyncOptions,
+  mapper: RowMapper,
+  window: Window,
+  log: Logger,
+  nextState: () => StreamState,
+): Promise<{ commit: CommitResult; state: StreamState }> {
+  const streamKey = `${o.source.name}.${o.stream.name}`;
+  for (let attempt = 1; ; attempt++) {
+    const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
+    try {
+      for await (const batch of o.stream.read(window, { http: o.http, log, signal: o.signal })) {
+        const rows = mapper.map(batch);
+        if (rows.length > 0) await load.write(rows, mapper.schema);
+      }
+      const state = nextState();
+      const commit = await load.commit({ schema: mapper.schema, mode: o.stream.writeMode, window, state });
+      return { commit, state };
+    } catch (err) {
+      await load.abort().catch(() => undefined);
+      const retryable = err instanceof ExportSyncError && err.retryable;
+      if (!retryable || attempt >= o.windowAttempts || o.signal.aborted) throw err;
+      log.warn(
+        { attempt, err: errorMessage(err), window: isoDate(window.from) },
+        'window failed, restarting it',
+      );
+    }
+  }
+}
+
+function fail(result: StreamResult, err: unknown, log: Logger, status: 'failed' | 'locked'): StreamResult {
+  result.status = err instanceof ExportSyncError && err.kind === 'locked' ? 'locked' : status;
+  result.error = errorMessage(err);
+  result.errorKind = err instanceof ExportSyncError ? err.kind : 'internal';
+  log.error({ err: result.error, kind: result.errorKind }, 'stream failed');
+  return result;
+}
+
+function signature(schema: TableSchema): string {
+  return schema.columns.map((c) => `${c.name}:${c.type}`).join(',');
+}
