@@ -18,7 +18,6 @@ import type {
   StreamDefinition,
   Window,
 } from '../../src/core/contracts.js';
-import { DEFAULTS } from '../../src/core/defaults.js';
 import { errorMessage } from '../../src/core/errors.js';
 import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
 import { readCsv } from '../../src/http/csv.js';
@@ -57,7 +56,6 @@ export function createScarfSource(config: ScarfSourceConfig): Source {
   const baseUrl = config.base_url.replace(/\/+$/, '');
   const path = `/v2/packages/${encodeURIComponent(owner)}/events`;
   const endpoint = `${baseUrl}${path}`;
-  const batchRows = DEFAULTS.batch_rows;
 
   /** One GET; non-2xx answers become SourceErrors with Scarf's explanation. */
   async function request(range: ScarfDayRange, ctx: ReadContext): Promise<HttpResponse> {
@@ -88,7 +86,7 @@ export function createScarfSource(config: ScarfSourceConfig): Source {
         log.debug({}, 'requesting scarf events');
         const response = await request(range, ctx);
         let rows = 0;
-        for await (const batch of readCsv(response.body, { batchRows, stream: 'events' })) {
+        for await (const batch of readCsv(response.body, { batchRows: ctx.batchRows, stream: 'events' })) {
           rows += batch.records.length;
           yield batch;
         }

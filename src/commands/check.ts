@@ -37,7 +37,7 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
       userAgent: 'exportsync',
     });
     try {
-      verdicts.push(await s.source.check({ http, log: ctx.log, signal: new AbortController().signal }));
+      verdicts.push(await s.source.check({ http, log: ctx.log, signal: new AbortController().signal, batchRows: 100 }));
     } catch (err) {
       verdicts.push({ target: `source ${s.source.name}`, ok: false, message: errorMessage(err) });
     }

@@ -141,6 +141,8 @@ export interface ReadContext {
   http: HttpClient;
   log: Logger;
   signal: AbortSignal;
+  /** Records per yielded batch (`sync.batch_rows`). */
+  batchRows: number;
 }
 
 /**

@@ -94,6 +94,7 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
           startedAt,
           now,
           windowAttempts: config.sync.window_attempts,
+          batchRows: config.sync.batch_rows,
           lockWaitMs: config.sync.lock_wait_ms,
           columnBudget: config.sync.column_budget,
           log,

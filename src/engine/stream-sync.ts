@@ -36,6 +36,7 @@ export interface StreamSyncOptions {
   startedAt: Date;
   now: () => Date;
   windowAttempts: number;
+  batchRows: number;
   lockWaitMs: number;
   columnBudget: number;
   log: Logger;
@@ -159,7 +160,7 @@ async function syncWindow(
   for (let attempt = 1; ; attempt++) {
     const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
     try {
-      for await (const batch of o.stream.read(window, { http: o.http, log, signal: o.signal })) {
+      for await (const batch of o.stream.read(window, { http: o.http, log, signal: o.signal, batchRows: o.batchRows })) {
         const rows = mapper.map(batch);
         if (rows.length > 0) await load.write(rows, mapper.schema);
       }

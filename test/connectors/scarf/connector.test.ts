@@ -37,7 +37,7 @@ async function setup(options: ScarfSimulatorOptions = {}, config: Record<string,
     requestTimeoutMs: 5_000,
     maxRequests: 100,
   });
-  const ctx = { http, log: silentLogger, signal: new AbortController().signal };
+  const ctx = { http, log: silentLogger, signal: new AbortController().signal, batchRows: 10_000 };
   const stream = source.streams[0]!;
   return { sim, source, stream, ctx, http };
 }
