@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
       'Keep a warehouse in step with analytics export APIs (Scarf; Replicated and marketplace to come).',
     )
     .option('-c, --config <path>', 'config file (default: $EXPORTSYNC_CONFIG or ./exportsync.yaml)')
-    .showHelpAfterError()
+    .showHelpAfterError("(run 'exportsync --help' for the commands and options)")
     .exitOverride();
   const act =
     <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
   const state = program.command('state').description('inspect or reset the stored high-water marks');
   state
     .command('show')
+    .description('print the high-water mark of every stream (or one)')
     .option('--stream <key>', 'one stream, e.g. scarf.events')
     .option('--json', 'print JSON')
     .action(
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
     );
   state
     .command('reset')
+    .description("forget one stream's mark: its next run loads backfill_days again (rows stay)")
     .requiredOption('--stream <key>', 'the stream to reset, e.g. scarf.events')
     .action(
       act(async (opts: { stream?: string }) =>

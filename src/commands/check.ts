@@ -2,18 +2,21 @@ import type { CheckVerdict } from '../core/contracts.js';
 import { errorMessage } from '../core/errors.js';
 import { createDestination } from '../destinations/index.js';
 import { createHttpClient } from '../http/client.js';
-import { selectStreams } from '../engine/sources.js';
-import type { CommandContext } from './context.js';
+import { type CommandContext, streamsOf } from './context.js';
 
 /**
- * `exportsync check`: credentials and connectivity, one verdict per source and for the
- * destination. Writes nothing to user tables. Exit 1 if any verdict fails.
+ * `exportsync check`: credentials and connectivity, one verdict line per source and one for the
+ * destination (`ok    <target>: <message>` / `FAIL  <target>: <message>`). Writes nothing to
+ * user tables. Exit 1 if any verdict fails. Each source line starts with the source's configured
+ * `name`, so two sources of one type (two tokens, one owner) are told apart.
  */
 export async function checkCommand(ctx: CommandContext): Promise<number> {
+  const selected = streamsOf(ctx); // config errors exit 2 before anything is contacted
   const verdicts: CheckVerdict[] = [];
   const destination = await createDestination(ctx.config.destination, ctx.log);
   try {
-    verdicts.push(await destination.check());
+    const v = await destination.check();
+    verdicts.push({ ...v, target: `destination ${v.target}` });
   } catch (err) {
     verdicts.push({
       target: `destination ${ctx.config.destination.type}`,
@@ -24,11 +27,12 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
     await destination.close().catch(() => undefined);
   }
   const seen = new Set<string>();
-  for (const s of selectStreams(ctx.config)) {
+  for (const s of selected) {
     if (seen.has(s.source.name)) continue;
     seen.add(s.source.name);
+    const log = ctx.log.child({ source: s.source.name });
     const http = createHttpClient({
-      log: ctx.log.child({ source: s.source.name }),
+      log,
       retryAttempts: 2,
       retryMinDelayMs: ctx.config.sync.retry.min_delay_ms,
       retryMaxDelayMs: ctx.config.sync.retry.max_delay_ms,
@@ -36,12 +40,18 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
       maxRequests: 10,
       userAgent: 'exportsync',
     });
+    const target = `source ${s.source.name}`;
     try {
-      verdicts.push(await s.source.check({ http, log: ctx.log, signal: new AbortController().signal, batchRows: 100 }));
+      const v = await s.source.check({ http, log, signal: new AbortController().signal, batchRows: 100 });
+      verdicts.push({ ...v, target: `${target} (${v.target})` });
     } catch (err) {
-      verdicts.push({ target: `source ${s.source.name}`, ok: false, message: errorMessage(err) });
+      verdicts.push({ target, ok: false, message: errorMessage(err) });
     }
   }
-  for (const v of verdicts) process.stdout.write(`${v.ok ? 'ok  ' : 'FAIL'}  ${v.target}: ${v.message}\n`);
-  return verdicts.every((v) => v.ok) ? 0 : 1;
+  for (const v of verdicts) {
+    process.stdout.write(`${v.ok ? 'ok  ' : 'FAIL'}  ${v.target}: ${errorMessage(v.message)}\n`);
+  }
+  const failed = verdicts.filter((v) => !v.ok).length;
+  if (failed > 0) process.stdout.write(`${failed} of ${verdicts.length} check(s) failed\n`);
+  return failed === 0 ? 0 : 1;
 }

@@ -1,16 +1,24 @@
 import { isoDate } from '../core/time.js';
 import { tableName } from '../schema/identifiers.js';
-import { selectStreams } from '../engine/sources.js';
 import { planIncremental } from '../engine/windows.js';
-import { type CommandContext, withDestination } from './context.js';
+import { type CommandContext, streamsOf, withDestination } from './context.js';
 
 /**
- * `exportsync plan`: what a run would create and fetch, without fetching or writing anything
- * (the destination is opened read-only in spirit: only its metadata tables are read, after
- * `open()` has made sure they exist).
+ * `exportsync plan`: what a run would create and fetch. It makes no source request and creates
+ * no data table; per stream it prints the target table (CREATE or existing), the window range
+ * and the number of requests.
+ *
+ * One write it does make, on purpose: it opens the destination like every command, and
+ * `Destination.open()` creates the warehouse schema and the `_exportsync_state`,
+ * `_exportsync_columns` and `_exportsync_runs` bookkeeping tables if absent (for DuckDB: the
+ * database file). Avoiding it would need a read-only open in the Destination contract; reading
+ * state without those tables is not possible through it. The last line of the output says so,
+ * so nobody is surprised to find an empty `_exportsync_state` after a plan.
  */
 export async function planCommand(ctx: CommandContext, opts: { streams?: string[] }): Promise<number> {
-  const selected = selectStreams(ctx.config, opts.streams);
+  const selected = streamsOf(ctx, opts.streams);
+  const now = new Date();
+  const perSource = new Map<string, { requests: number; budget: number }>();
   const lines = await withDestination(ctx, async (destination) => {
     const out: string[] = [];
     for (const s of selected) {
@@ -18,11 +26,18 @@ export async function planCommand(ctx: CommandContext, opts: { streams?: string[
       const table = tableName(s.source.name, s.stream.name, destination.capabilities.maxIdentifierLength);
       const existing = await destination.describeTable(table);
       const state = await destination.getState(key);
-      const plan = planIncremental(state, new Date(), {
+      const plan = planIncremental(state, now, {
         backfillDays: s.settings.backfill_days,
         lookbackDays: s.settings.lookback_days,
         windowDays: s.stream.windowDays,
       });
+      const requests = plan.windows.reduce((n, w) => n + requestsIn(s.stream.describe(w)), 0);
+      const budget = perSource.get(s.source.name) ?? {
+        requests: 0,
+        budget: s.settings.max_requests_per_run,
+      };
+      budget.requests += requests;
+      perSource.set(s.source.name, budget);
       out.push(
         `${key} → ${table} (${s.stream.writeMode}${s.stream.primaryKey.length ? ` on ${s.stream.primaryKey.join(', ')}` : ''})`,
       );
@@ -36,13 +51,31 @@ export async function planCommand(ctx: CommandContext, opts: { streams?: string[
       const last = plan.windows[plan.windows.length - 1];
       if (first && last) {
         out.push(
-          `  fetch ${plan.windows.length} window(s) ${isoDate(first.from)} .. ${isoDate(new Date(last.to.getTime() - 1))} (inclusive)`,
+          `  fetch ${plan.windows.length} window(s) ${isoDate(first.from)} .. ${isoDate(new Date(last.to.getTime() - 1))} (inclusive, UTC), ${requests} request(s)`,
         );
         out.push(`  e.g. ${s.stream.describe(first)}`);
+      } else {
+        out.push('  nothing to fetch');
       }
     }
+    for (const [source, b] of perSource) {
+      if (b.requests > b.budget) {
+        out.push(
+          `warning: source ${source} needs ${b.requests} requests but max_requests_per_run is ${b.budget}; the run will stop at the budget (raise it, or run again to continue)`,
+        );
+      }
+    }
+    out.push(
+      `(plan fetched nothing and created no data table; opening the destination creates its schema and _exportsync_* bookkeeping tables if absent)`,
+    );
     return out;
   });
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
+}
+
+/** Requests `describe()` announces for one window: `(×N requests …)`, else one. */
+function requestsIn(description: string): number {
+  const n = /×(\d+) requests?/.exec(description)?.[1];
+  return n ? Number(n) : 1;
 }

@@ -1,12 +1,13 @@
 import { runSync } from '../engine/run.js';
 import { formatSummary } from './output.js';
-import { type CommandContext, withDestination } from './context.js';
+import { type CommandContext, streamsOf, withDestination } from './context.js';
 
 /**
  * `exportsync run`: the daily job. SIGTERM/SIGINT stop the run after the window in flight
  * commits (exit 130); a second signal aborts at once (nothing partial is committed either way).
  */
 export async function runCommand(ctx: CommandContext, opts: { streams?: string[] }): Promise<number> {
+  streamsOf(ctx, opts.streams); // unknown names exit 2 before the destination is touched
   let stopping = false;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -32,12 +33,20 @@ export async function runCommand(ctx: CommandContext, opts: { streams?: string[]
       }),
     );
     process.stdout.write(`${formatSummary(summary)}\n`);
-    ctx.log.info(
+    // ok/interrupted at info; partial at warn and failed at error, so a warn-level job log still shows them.
+    const level = summary.status === 'failed' ? 'error' : summary.status === 'partial' ? 'warn' : 'info';
+    ctx.log[level](
       {
+        run: summary.runId,
         status: summary.status,
+        exitCode: summary.exitCode,
         requests: summary.requests,
         ms: summary.durationMs,
         rows: summary.streams.reduce((n, s) => n + s.staged, 0),
+        upserted: summary.streams.reduce((n, s) => n + s.upserted, 0),
+        failed: summary.streams
+          .filter((s) => s.status === 'failed' || s.status === 'locked')
+          .map((s) => s.streamKey),
       },
       'run finished',
     );
