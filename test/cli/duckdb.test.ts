@@ -1,0 +1,64 @@
+/**
+ * The embedded default: run and state against a real DuckDB temp file, and the file held open by
+ * another process (DuckDB's single-writer lock) exits 4 like a held Postgres stream lock.
+ */
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
+import { startOfUtcDay } from '../../src/core/time.js';
+import { FAST_SYNC, cli, jsonLines, scarfSource, tempDir, writeConfig } from './helpers.js';
+
+let sim: ScarfSimulator;
+let tmp: ReturnType<typeof tempDir>;
+let config: string;
+let dbPath: string;
+
+beforeAll(async () => {
+  sim = await startScarfSimulator({ eventsPerDay: 15, now: startOfUtcDay(new Date()) });
+  tmp = tempDir();
+  dbPath = join(tmp.dir, 'warehouse.duckdb');
+  config = writeConfig(
+    tmp.dir,
+    'duck.yaml',
+    `destination: { type: duckdb, path: ${dbPath} }\n${FAST_SYNC}sources:\n${scarfSource({ baseUrl: sim.url, token: 'scarf-test-token' })}\n`,
+  );
+});
+afterAll(async () => {
+  await sim.close();
+  tmp.cleanup();
+});
+
+describe('DuckDB file', () => {
+  test('run loads, a second run says nothing new, state show has the mark', async () => {
+    const first = await cli(['run', '--config', config], { env: { EXPORTSYNC_LOG_LEVEL: 'info' } });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/scarf\.events +3\/3 window\(s\), 30 rows read, 30 new or changed;/);
+    const logs = jsonLines(first.stderr);
+    expect(logs.find((l) => l.msg === 'run finished')).toMatchObject({ status: 'ok', requests: 3, rows: 30 });
+
+    const second = await cli(['run', '--config', config]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/2\/2 window\(s\), 15 rows read, 0 new or changed \(nothing new\)/);
+
+    const state = await cli(['state', 'show', '--json', '--config', config]);
+    expect(JSON.parse(state.stdout)).toEqual([
+      { streamKey: 'scarf.events', state: expect.objectContaining({ schemaVersion: 1 }) },
+    ]);
+  });
+
+  test('the database file open in another process: exit 4 with the reason on stderr', async () => {
+    const other = await DuckDBInstance.create(dbPath);
+    try {
+      const before = sim.requests.length;
+      const r = await cli(['run', '--config', config]);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(
+        /^exportsync: warehouse\.duckdb is open in another process \(pid \d+\); DuckDB allows one process per database file, so wait for it to finish or stop it\n$/,
+      );
+      expect(sim.requests.length).toBe(before);
+    } finally {
+      other.closeSync();
+    }
+  });
+});
