@@ -43,7 +43,9 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
     const target = `source ${s.source.name}`;
     try {
       const v = await s.source.check({ http, log, signal: new AbortController().signal, batchRows: 100 });
-      verdicts.push({ ...v, target: `${target} (${v.target})` });
+      // The connector's target ("scarf (acme)") plus the configured name when it differs from the type.
+      const named = s.source.name === s.source.type ? v.target : `${s.source.name}, ${v.target}`;
+      verdicts.push({ ...v, target: `source ${named}` });
     } catch (err) {
       verdicts.push({ target, ok: false, message: errorMessage(err) });
     }

@@ -47,6 +47,15 @@ describe('DuckDB file', () => {
     ]);
   });
 
+  test('check with the default source name: one ok line each, exit 0', async () => {
+    const r = await cli(['check', '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^ok {4}destination duckdb \S+warehouse\.duckdb schema main: DuckDB v[\d.]+ opened read-write\n/,
+    );
+    expect(r.stdout).toContain('\nok    source scarf (acme): events export reachable (24 columns)\n');
+  });
+
   test('the database file open in another process: exit 4 with the reason on stderr', async () => {
     const other = await DuckDBInstance.create(dbPath);
     try {

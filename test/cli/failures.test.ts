@@ -143,8 +143,8 @@ describe.concurrent('failures', () => {
     expect(lines[0]).toMatch(
       new RegExp(`^ok {4}destination postgres 127\\.0\\.0\\.1:\\d+/\\S+ schema ${schema}: connected as `),
     );
-    expect(lines[1]).toBe('ok    source one (scarf (acme)): events export reachable (24 columns)');
-    expect(lines[2]).toBe('ok    source two (scarf (acme)): events export reachable (24 columns)');
+    expect(lines[1]).toBe('ok    source one, scarf (acme): events export reachable (24 columns)');
+    expect(lines[2]).toBe('ok    source two, scarf (acme): events export reachable (24 columns)');
     expectNoSecrets(r);
   });
 
@@ -162,8 +162,8 @@ describe.concurrent('failures', () => {
     expect(r.stdout).toBe(
       'FAIL  destination postgres 127.0.0.1:1/x schema ' +
         `${schema}: cannot connect to Postgres at 127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)\n` +
-        'ok    source good (scarf (acme)): events export reachable (24 columns)\n' +
-        `FAIL  source bad (scarf (acme)): ${REJECTED}\n` +
+        'ok    source good, scarf (acme): events export reachable (24 columns)\n' +
+        `FAIL  source bad, scarf (acme): ${REJECTED}\n` +
         '2 of 3 check(s) failed\n',
     );
     expectNoSecrets(r);
