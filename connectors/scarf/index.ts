@@ -82,7 +82,7 @@ export function createScarfSource(config: ScarfSourceConfig): Source {
     dynamicColumns: true,
     async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
       for (const range of dayRanges(window, windowDays)) {
-        const log = ctx.log.child({ stream: 'events', start_date: range.startDate, end_date: range.endDate });
+        const log = ctx.log.child({ start_date: range.startDate, end_date: range.endDate });
         log.debug({}, 'requesting scarf events');
         const response = await request(range, ctx);
         let rows = 0;

@@ -79,7 +79,7 @@ export class RowMapper {
   constructor(private readonly options: MapperOptions) {
     const { stream, capabilities } = options;
     this.stream = stream;
-    this.log = options.log.child({ stream: stream.name, table: options.table });
+    this.log = options.log.child({ table: options.table });
     this.maxColumns = capabilities.maxColumns;
     this.columnBudget = options.columnBudget;
     this.cols = new ColumnSet(options.persisted, stream, capabilities.maxIdentifierLength);
