@@ -18,7 +18,10 @@ export interface Child {
   stdout: () => string;
   stderr: () => string;
   /** Resolves with the first log line matching, or rejects when the child exits first. */
-  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    match: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Exit code (null when killed by a signal) and the signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   committed(): number;
@@ -32,9 +35,17 @@ export function writeYaml(yaml: string): string {
 }
 
 export function startCli(args: string[]): Child {
-  const env = { ...process.env, EXPORTSYNC_LOG_LEVEL: 'info', EXPORTSYNC_LOG_FORMAT: 'json' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EXPORTSYNC_LOG_LEVEL: 'info',
+    EXPORTSYNC_LOG_FORMAT: 'json',
+  };
   delete env.EXPORTSYNC_CONFIG;
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let out = '';
   let err = '';
@@ -74,7 +85,10 @@ export function startCli(args: string[]): Child {
     committed: () => logs.filter((l) => l.msg === 'window committed').length,
     waitForLog(match, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no matching log line in ${timeoutMs} ms\n${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => finish(new Error(`no matching log line in ${timeoutMs} ms\n${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           const hit = logs.find(match);
           if (hit) finish(undefined, hit);
@@ -94,7 +108,9 @@ export function startCli(args: string[]): Child {
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runCli(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const c = startCli(args);
   const { code } = await c.exited;
   return { code, stdout: c.stdout(), stderr: c.stderr() };

@@ -28,7 +28,11 @@ import {
 } from './harness.js';
 
 const BACKFILL = 6;
-const SYNC = { backfill_days: BACKFILL, batch_rows: 5, retry: { attempts: 3, min_delay_ms: 1, max_delay_ms: 50 } };
+const SYNC = {
+  backfill_days: BACKFILL,
+  batch_rows: 5,
+  retry: { attempts: 3, min_delay_ms: 1, max_delay_ms: 50 },
+};
 
 describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   let backend: Backend;
@@ -40,7 +44,12 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
 
   beforeAll(async () => {
     backend = makeBackend();
-    sim = await startScarfSimulator({ seed: 'crash', eventsPerDay: 40, duplicateRate: 0.05, now: new Date() });
+    sim = await startScarfSimulator({
+      seed: 'crash',
+      eventsPerDay: 40,
+      duplicateRate: 0.05,
+      now: new Date(),
+    });
     const reference = backend.target();
     const summary = await runOnce(makeConfig(reference, sim.url, SYNC));
     expect(summary.status).toBe('ok');

@@ -87,11 +87,13 @@ function duckdbBackend(): Backend {
             const c = await connect(db);
             try {
               const reader = await c.runAndReadAll(sql, params as never);
-              return reader.getRowObjects().map((row) =>
-                Object.fromEntries(
-                  Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]),
-                ),
-              ) as T[];
+              return reader
+                .getRowObjects()
+                .map((row) =>
+                  Object.fromEntries(
+                    Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]),
+                  ),
+                ) as T[];
             } finally {
               disconnect(db, c);
             }
@@ -165,7 +167,9 @@ export async function state(t: Target): Promise<StreamState | null> {
   return rows[0] ? (JSON.parse(String(rows[0].state)) as StreamState) : null;
 }
 
-export async function runs(t: Target): Promise<Array<{ run_id: string; status: string; error: string | null }>> {
+export async function runs(
+  t: Target,
+): Promise<Array<{ run_id: string; status: string; error: string | null }>> {
   return t.query(
     `SELECT run_id, status, error FROM ${t.table('_exportsync_runs')} ORDER BY started_at, run_id`,
   );
@@ -186,9 +190,7 @@ export async function dataColumns(t: Target): Promise<string[]> {
 export async function digest(t: Target): Promise<{ rows: number; sha: string; columns: string[] }> {
   const columns = await dataColumns(t);
   const select = columns.map((c) => `CAST(${quote(c)} AS VARCHAR) AS ${quote(c)}`).join(', ');
-  const rows = await t.query<Record<string, string | null>>(
-    `SELECT ${select} FROM ${t.table()} ORDER BY id`,
-  );
+  const rows = await t.query<Record<string, string | null>>(`SELECT ${select} FROM ${t.table()} ORDER BY id`);
   const hash = createHash('sha256');
   for (const r of rows) hash.update(`${JSON.stringify(columns.map((c) => r[c]))}\n`);
   return { rows: rows.length, sha: hash.digest('hex'), columns };
@@ -204,7 +206,11 @@ export function days(start: string, end: string): string[] {
 }
 
 /** Header and rows the simulator serves right now for [start, end] (inclusive days). */
-export function truthRows(sim: ScarfSimulator, start: string, end: string): { header: string[]; rows: string[][] } {
+export function truthRows(
+  sim: ScarfSimulator,
+  start: string,
+  end: string,
+): { header: string[]; rows: string[][] } {
   const it = sim.rows(start, end);
   const header = it.next().value as string[];
   return { header, rows: [...it] };

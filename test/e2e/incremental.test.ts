@@ -143,7 +143,8 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
       for (const r of rows) {
         const value = col < 0 || r[col] === '' ? null : (r[col] as string);
         // A row served on two days (cross-day duplicate) keeps the value of its own day's response.
-        if (!expected.has(r[0] as string) || day <= (r[5] as string).slice(0, 10)) expected.set(r[0] as string, value);
+        if (!expected.has(r[0] as string) || day <= (r[5] as string).slice(0, 10))
+          expected.set(r[0] as string, value);
       }
     }
     const rows = await t.query<{ id: string; asn: string | null; day: string }>(
