@@ -1,0 +1,102 @@
+/**
+ * Runs `exportsync run` (the real CLI, src/cli.ts through tsx) in a child process under
+ * `/usr/bin/time -v`, so the peak RSS is the sync's own (not the benchmark's, which holds the
+ * file server and DuckDB). Wall time is measured around the child; the CLI's own "in N s" (the
+ * run, without process start-up and module loading) is parsed from its summary line.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SyncDestination {
+  type: 'postgres' | 'duckdb';
+  /** Postgres URL or DuckDB file. */
+  target: string;
+  schema: string;
+}
+
+export interface SyncResult {
+  wallSeconds: number;
+  /** The run as the CLI reports it (after start-up). */
+  runSeconds: number;
+  rowsRead: number;
+  peakRssMb: number;
+  stdout: string;
+}
+
+export interface SyncOptions {
+  baseUrl: string;
+  owner: string;
+  token: string;
+  days: number;
+  destination: SyncDestination;
+  /** Directory for `node --cpu-prof` output; no profile when absent. */
+  cpuProfDir?: string;
+  /** File for the pg query timings of bench/trace-pg.ts; no tracing when absent. */
+  pgTraceFile?: string;
+}
+
+export function configYaml(o: SyncOptions): string {
+  const d = o.destination;
+  const dest =
+    d.type === 'postgres'
+      ? `destination: { type: postgres, url: "${d.target}", schema: ${d.schema} }`
+      : `destination: { type: duckdb, path: "${d.target}", schema: ${d.schema} }`;
+  return [
+    dest,
+    `sync: { backfill_days: ${o.days} }`,
+    'sources:',
+    `  - { type: scarf, owner: ${o.owner}, token: ${o.token}, base_url: "${o.baseUrl}" }`,
+    '',
+  ].join('\n');
+}
+
+export async function runSyncChild(o: SyncOptions): Promise<SyncResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'exportsync-bench-cfg-'));
+  const config = join(dir, 'exportsync.yaml');
+  writeFileSync(config, configYaml(o));
+  const prof = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
+  const trace = o.pgTraceFile ? ['--import', './bench/trace-pg.ts'] : [];
+  const args = [
+    '-v',
+    process.execPath,
+    ...prof,
+    '--import',
+    'tsx',
+    ...trace,
+    'src/cli.ts',
+    'run',
+    '--config',
+    config,
+  ];
+  const started = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      EXPORTSYNC_LOG_LEVEL: 'warn',
+      EXPORTSYNC_LOG_FORMAT: 'json',
+      ...(o.pgTraceFile ? { EXPORTSYNC_BENCH_PG_TRACE: o.pgTraceFile } : {}),
+    },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`exportsync run exited ${code}\n${stdout}\n${stderr.slice(-4000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+  const run = /: ok in ([\d.]+) s/.exec(stdout);
+  const rows = /([\d,]+) rows read/.exec(stdout);
+  if (!rss || !run || !rows)
+    throw new Error(`could not parse the run's output:\n${stdout}\n${stderr.slice(-2000)}`);
+  return {
+    wallSeconds,
+    runSeconds: Number(run[1]),
+    rowsRead: Number((rows[1] as string).replace(/,/g, '')),
+    peakRssMb: Number(rss[1]) / 1024,
+    stdout,
+  };
+}
