@@ -4,7 +4,7 @@
  * Spawned asynchronously: the simulator answers from this process's event loop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,12 @@ export interface Child {
   committed(): number;
 }
 
+const configDirs: string[] = [];
+
+/** Writes a config file into a fresh temp directory (removed by `removeConfigs`). */
 export function writeYaml(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'exportsync-e2e-cfg-'));
+  configDirs.push(dir);
   const path = join(dir, 'exportsync.yaml');
   writeFileSync(path, yaml);
   return path;
@@ -105,6 +109,10 @@ export function startCli(args: string[]): Child {
       });
     },
   };
+}
+
+export function removeConfigs(): void {
+  for (const dir of configDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs the CLI to completion. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { faults, startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { EXIT } from '../../src/core/errors.js';
 import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
-import { runCli, startCli, writeYaml } from './child.js';
+import { removeConfigs, runCli, startCli, writeYaml } from './child.js';
 import {
   BACKENDS,
   type Backend,
@@ -34,6 +34,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   afterAll(async () => {
     await sim?.close();
     await backend.cleanup();
+    removeConfigs();
   });
 
   async function expectExact(t: Target, first: string, last: string): Promise<void> {

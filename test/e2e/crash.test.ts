@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { faults, startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { EXIT } from '../../src/core/errors.js';
 import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
-import { runCli, startCli, until, writeYaml, type Child } from './child.js';
+import { removeConfigs, runCli, startCli, until, writeYaml, type Child } from './child.js';
 import {
   BACKENDS,
   type Backend,
@@ -59,6 +59,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   afterAll(async () => {
     await sim.close();
     await backend.cleanup();
+    removeConfigs();
   });
 
   const runIdOf = (child: Child) => child.logs.find((l) => typeof l.run === 'string')?.run as string;
