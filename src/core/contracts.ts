@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
  * boolean < integer < decimal < string; the others come from a stream's dictionary
  * (timestamp/date also from an unambiguous ISO-8601 shape).
  */
-export type LogicalType = 'boolean' | 'integer' | 'decimal' | 'float' | 'string' | 'timestamp' | 'date' | 'json';
+export type LogicalType =
+  'boolean' | 'integer' | 'decimal' | 'float' | 'string' | 'timestamp' | 'date' | 'json';
 
 /**
  * A warehouse column. `name` is the normalised warehouse identifier and never changes once
@@ -160,6 +161,14 @@ export interface StreamDefinition {
   /** Days per window (= per request, for APIs that take a date range). */
   windowDays: number;
   writeMode: WriteMode;
+  /**
+   * Snapshot streams (`writeMode: 'snapshot'`) read the source's whole current state once per run:
+   * the engine gives them one window, the current UTC day, whose `from` day is the snapshot date.
+   * Their `cursorField` is a `date` dictionary column the connector fills with that date, so rows
+   * carry it. With `history`, the destination also keeps one row per key per snapshot date in
+   * `<table>_history` (re-running a day replaces that day's rows).
+   */
+  history?: boolean;
   columns: DictionaryColumn[];
   /** Fields not in the dictionary: typed columns (true) or only into `_extra` (false). */
   dynamicColumns: boolean;
@@ -228,6 +237,12 @@ export interface CommitRequest {
   mode: WriteMode;
   window: Window;
   state: StreamState;
+  /**
+   * Snapshot only: also write the deduplicated staged rows to `<schema.table>_history` (same
+   * columns, key = primaryKey + cursorColumn), replacing that table's rows whose cursor lies in the
+   * window. Same transaction as everything else.
+   */
+  history?: boolean;
 }
 
 export interface CommitResult {

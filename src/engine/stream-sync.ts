@@ -160,7 +160,12 @@ async function syncWindow(
   for (let attempt = 1; ; attempt++) {
     const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
     try {
-      for await (const batch of o.stream.read(window, { http: o.http, log, signal: o.signal, batchRows: o.batchRows })) {
+      for await (const batch of o.stream.read(window, {
+        http: o.http,
+        log,
+        signal: o.signal,
+        batchRows: o.batchRows,
+      })) {
         const rows = mapper.map(batch);
         if (rows.length > 0) await load.write(rows, mapper.schema);
       }

@@ -43,6 +43,15 @@ export function planIncremental(state: StreamState | null, now: Date, policy: Wi
   };
 }
 
+/** Snapshot streams: one window per run, the current UTC day (its `from` is the snapshot date). */
+export function planSnapshot(now: Date): WindowPlan {
+  const from = startOfUtcDay(now);
+  return {
+    windows: [{ from, to: addDays(from, 1) }],
+    reason: `snapshot of ${from.toISOString().slice(0, 10)}`,
+  };
+}
+
 /** [start, end) cut into windows of `windowDays` whole UTC days; the last one may be shorter. */
 export function cutWindows(start: Date, end: Date, windowDays: number): Window[] {
   const windows: Window[] = [];
