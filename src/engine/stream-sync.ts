@@ -18,10 +18,10 @@ import type {
   TableSchema,
   Window,
 } from '../core/contracts.js';
-import { ExportSyncError, errorMessage } from '../core/errors.js';
+import { DataError, ExportSyncError, errorMessage } from '../core/errors.js';
 import { isoDate } from '../core/time.js';
 import { RowMapper } from '../schema/mapper.js';
-import { advanceMark, planIncremental, type WindowPolicy } from './windows.js';
+import { advanceMark, planIncremental, planSnapshot, type WindowPolicy } from './windows.js';
 
 export interface StreamSyncOptions {
   source: Source;
@@ -82,9 +82,12 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
   try {
     let state = await o.destination.getState(streamKey);
     result.highWaterMark = state?.highWaterMark ?? null;
-    const plan = o.windows
-      ? { windows: o.windows, reason: 'explicit range' }
-      : planIncremental(state, o.now(), o.policy);
+    const plan =
+      o.stream.writeMode === 'snapshot'
+        ? planSnapshot(o.now())
+        : o.windows
+          ? { windows: o.windows, reason: 'explicit range' }
+          : planIncremental(state, o.now(), o.policy);
     result.windowsPlanned = plan.windows.length;
     log.info({ windows: plan.windows.length, reason: plan.reason, table: o.table }, 'sync start');
 
@@ -160,6 +163,7 @@ async function syncWindow(
   for (let attempt = 1; ; attempt++) {
     const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
     try {
+      let records = 0;
       for await (const batch of o.stream.read(window, {
         http: o.http,
         log,
@@ -167,10 +171,24 @@ async function syncWindow(
         batchRows: o.batchRows,
       })) {
         const rows = mapper.map(batch);
+        records += rows.length;
         if (rows.length > 0) await load.write(rows, mapper.schema);
       }
+      if (o.stream.writeMode === 'snapshot' && records === 0) {
+        // An empty answer is far likelier a source fault than every entity vanishing at once.
+        throw new DataError(
+          `${streamKey}: the snapshot came back empty; refusing to mark every existing row deleted (nothing committed)`,
+          { stream: streamKey },
+        );
+      }
       const state = nextState();
-      const commit = await load.commit({ schema: mapper.schema, mode: o.stream.writeMode, window, state });
+      const commit = await load.commit({
+        schema: mapper.schema,
+        mode: o.stream.writeMode,
+        window,
+        state,
+        history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
+      });
       return { commit, state };
     } catch (err) {
       await load.abort().catch(() => undefined);
