@@ -80,7 +80,9 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     const today = startOfUtcDay(new Date());
     await sim?.close();
     sim = await startScarfSimulator({ seed: 'two-cli', eventsPerDay: 30, now: new Date() });
-    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(250)] });
+    // Each request takes 1.5 s, so the first run holds the lock for ≥ 6 s: far longer than a second
+    // CLI needs to start on a loaded 2-core machine (a 250 ms delay let the first run finish first).
+    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(1500)] });
     const t = backend.target();
     const config = writeYaml(configYaml(t, sim.url, { backfill_days: 4 }));
 
