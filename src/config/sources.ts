@@ -6,8 +6,9 @@
  */
 import { z } from 'zod';
 import { scarfSourceSchema } from '../../connectors/scarf/config.js';
+import { replicatedSourceSchema } from '../../connectors/replicated/config.js';
 
-export const SOURCE_SCHEMAS = [scarfSourceSchema] as const;
+export const SOURCE_SCHEMAS = [scarfSourceSchema, replicatedSourceSchema] as const;
 
 /** One `sources[]` entry, whatever its connector. */
 export const sourceSchema = z.discriminatedUnion('type', SOURCE_SCHEMAS);

@@ -7,6 +7,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import { resolveSourceSettings } from '../config/load.js';
 import { scarfConnector } from '../../connectors/scarf/index.js';
+import { replicatedConnector } from '../../connectors/replicated/index.js';
 
 export interface ConnectorModule<C = never> {
   type: string;
@@ -16,6 +17,7 @@ export interface ConnectorModule<C = never> {
 /** Every connector exportsync knows. A new connector adds one line here and one in src/config/sources.ts. */
 const CONNECTORS: Record<string, ConnectorModule<never>> = {
   scarf: scarfConnector as unknown as ConnectorModule<never>,
+  replicated: replicatedConnector as unknown as ConnectorModule<never>,
 };
 
 export interface SelectedStream {

@@ -1,0 +1,181 @@
+/**
+ * The Replicated connector (Vendor API v3, source-apis.md §1). Streams:
+ *  - `instance_events`: `GET /vendor/v3/app/{app_id}/events?after=D1&before=D2`, one request per
+ *    window, no paging [I]. Both bounds are INCLUSIVE dates [C], so the half-open window
+ *    [from, to) is asked as after = from's day, before = the day before `to`. Sending `to` itself
+ *    as `before` would fetch the boundary day twice (merge hides it, but every day costs double);
+ *    an exclusive reading of `before` would lose the last day of every window.
+ *  - `customer_instances`: `GET /vendor/v3/app/{app_id}/customer_instances`, the whole current
+ *    export, once per run (snapshot, with history).
+ * Auth is the raw token in `Authorization` (no `Bearer`) [C]. The body is streamed (CSV or JSON,
+ * picked by the answer's content-type): memory stays bounded however large a window is.
+ */
+import type {
+  CheckVerdict,
+  HttpResponse,
+  ReadContext,
+  RecordBatch,
+  Source,
+  StreamDefinition,
+  Window,
+} from '../../src/core/contracts.js';
+import { errorMessage } from '../../src/core/errors.js';
+import { DAY_MS, isoDate, startOfUtcDay } from '../../src/core/time.js';
+import { readCsv } from '../../src/http/csv.js';
+import { readJsonArray } from '../../src/http/json.js';
+import { replicatedSourceSchema, type ReplicatedSourceConfig } from './config.js';
+import {
+  CUSTOMER_INSTANCE_COLUMNS,
+  CUSTOMER_INSTANCE_KEY,
+  INSTANCE_EVENT_COLUMNS,
+  INSTANCE_EVENT_KEY,
+  SNAPSHOT_DATE,
+} from './dictionary.js';
+import { REPLICATED_ERROR_STATUSES, replicatedError } from './errors.js';
+import { CustomerInstanceShaper, EventShaper } from './records.js';
+
+export { replicatedSourceSchema, type ReplicatedSourceConfig } from './config.js';
+
+/** The inclusive `after`/`before` dates of a half-open window (widened to whole UTC days). */
+export function eventDateRange(window: Window): { after: string; before: string } {
+  const after = isoDate(startOfUtcDay(window.from));
+  const lastDay = startOfUtcDay(new Date(window.to.getTime() - 1));
+  const before = lastDay < window.from ? after : isoDate(lastDay);
+  return { after, before: before < after ? after : before };
+}
+
+export function createReplicatedSource(config: ReplicatedSourceConfig): Source {
+  const appId = config.app_id;
+  const baseUrl = config.base_url.replace(/\/+$/, '');
+  const appPath = `/vendor/v3/app/${encodeURIComponent(appId)}`;
+  const eventsPath = `${appPath}/events`;
+  const instancesPath = `${appPath}/customer_instances`;
+  const csv = config.format === 'csv';
+
+  /** One GET; non-2xx answers become SourceErrors that say what to fix. */
+  async function request(path: string, params: URLSearchParams, ctx: ReadContext): Promise<HttpResponse> {
+    if (csv) params.set('format', 'csv');
+    const query = params.toString();
+    const response = await ctx.http.get(`${baseUrl}${path}${query ? `?${query}` : ''}`, {
+      headers: { Authorization: config.token, Accept: csv ? 'text/csv' : 'application/json' },
+      signal: ctx.signal,
+      acceptStatus: REPLICATED_ERROR_STATUSES,
+    });
+    if (response.status < 200 || response.status >= 300) {
+      throw await replicatedError(response, { appId, path, query });
+    }
+    return response;
+  }
+
+  /** Batches of the body: CSV when the answer says so (or was asked for and says nothing), else JSON. */
+  function batches(response: HttpResponse, stream: string, ctx: ReadContext): AsyncIterable<RecordBatch> {
+    const type = response.headers.get('content-type') ?? '';
+    const isCsv = /csv/i.test(type) || (csv && !/json/i.test(type));
+    const options = { batchRows: ctx.batchRows, stream };
+    return isCsv ? readCsv(response.body, options) : readJsonArray(response.body, options);
+  }
+
+  function eventParams(window: Window): URLSearchParams {
+    const { after, before } = eventDateRange(window);
+    const params = new URLSearchParams({ after, before });
+    if (config.customer_ids) params.set('customerIds', config.customer_ids.join(','));
+    if (config.event_types) params.set('eventTypes', config.event_types.join(','));
+    return params;
+  }
+
+  function instanceParams(): URLSearchParams {
+    const params = new URLSearchParams();
+    if (config.customer_ids) params.set('customerIds', config.customer_ids.join(','));
+    return params;
+  }
+
+  const instanceEvents: StreamDefinition = {
+    name: 'instance_events',
+    primaryKey: INSTANCE_EVENT_KEY,
+    cursorField: 'created_at',
+    windowDays: config.window_days ?? 1,
+    writeMode: 'merge',
+    columns: INSTANCE_EVENT_COLUMNS,
+    dynamicColumns: true,
+    async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
+      const params = eventParams(window);
+      const log = ctx.log.child({ after: params.get('after'), before: params.get('before') });
+      log.debug({}, 'requesting replicated events');
+      const response = await request(eventsPath, params, ctx);
+      const shaper = new EventShaper();
+      let rows = 0;
+      for await (const batch of batches(response, 'instance_events', ctx)) {
+        rows += batch.records.length;
+        yield shaper.shape(batch);
+      }
+      log.debug({ rows }, 'replicated events read');
+    },
+    describe(window: Window): string {
+      return `GET ${eventsPath}?${eventParams(window).toString()}${csv ? '&format=csv' : ''}`;
+    },
+  };
+
+  const customerInstances: StreamDefinition = {
+    name: 'customer_instances',
+    primaryKey: CUSTOMER_INSTANCE_KEY,
+    cursorField: SNAPSHOT_DATE,
+    windowDays: 1,
+    writeMode: 'snapshot',
+    history: true,
+    columns: CUSTOMER_INSTANCE_COLUMNS,
+    dynamicColumns: true,
+    async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
+      const date = isoDate(window.from);
+      const response = await request(instancesPath, instanceParams(), ctx);
+      const shaper = new CustomerInstanceShaper(date);
+      let rows = 0;
+      for await (const batch of batches(response, 'customer_instances', ctx)) {
+        rows += batch.records.length;
+        yield shaper.shape(batch);
+      }
+      ctx.log.debug({ rows, snapshot_date: date }, 'replicated customer instances read');
+    },
+    describe(window: Window): string {
+      const query = instanceParams();
+      if (csv) query.set('format', 'csv');
+      const q = query.toString();
+      return `GET ${instancesPath}${q ? `?${q}` : ''} (snapshot of ${isoDate(window.from)})`;
+    },
+  };
+
+  return {
+    name: config.name ?? 'replicated',
+    type: 'replicated',
+    streams: [instanceEvents, customerInstances],
+    /** Today's events: proves the token and the app id; reads at most the first 4 KiB. */
+    async check(ctx: ReadContext): Promise<CheckVerdict> {
+      const target = `replicated (app ${appId})`;
+      const from = startOfUtcDay(new Date());
+      try {
+        const response = await request(
+          eventsPath,
+          eventParams({ from, to: new Date(from.getTime() + DAY_MS) }),
+          ctx,
+        );
+        let size = 0;
+        for await (const chunk of response.body) {
+          size += chunk.byteLength;
+          if (size > 4096) break; // leaving the loop cancels the download
+        }
+        return {
+          target,
+          ok: true,
+          message: `events endpoint reachable (${response.headers.get('content-type') ?? 'no content-type'})`,
+        };
+      } catch (err) {
+        return { target, ok: false, message: errorMessage(err) };
+      }
+    },
+  };
+}
+
+export const replicatedConnector = {
+  type: 'replicated',
+  configSchema: replicatedSourceSchema,
+  create: createReplicatedSource,
+} as const;
