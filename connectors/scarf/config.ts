@@ -1,18 +1,90 @@
 import { z } from 'zod';
 import { sourceCommonFields } from '../../src/config/source-common.js';
 
-/** The `sources[]` entry of a Scarf source. */
+/** Every stream the Scarf connector has, in the order `Source.streams` lists them. */
+export const SCARF_STREAMS = ['events', 'aggregates', 'company_rollup', 'company_events'] as const;
+
+/**
+ * Streams synced when a source omits `streams`: only `events`. Every Scarf call costs the user
+ * "runs" (billing), so a config written before the other streams existed must not start making
+ * several times the calls after an upgrade; the other streams are opt-in.
+ */
+export const SCARF_DEFAULT_STREAMS = ['events'];
+
+/** Values of the aggregates `breakdown` parameter (source-apis.md §2.2; `govermental` [sic] as Scarf spells it). */
+export const SCARF_BREAKDOWNS = [
+  'by-total',
+  'by-total-do-not-track',
+  'by-company',
+  'by-country',
+  'by-cloudprovider',
+  'by-variable',
+  'by-platform',
+  'by-version',
+  'by-client',
+  'by-domain',
+  'by-referer',
+  'by-educational-organization',
+  'by-govermental-organization',
+] as const;
+
+/** Companies `company_domains: all` reads events for, at most (one request per company per day). */
+export const DEFAULT_MAX_COMPANIES = 100;
+
+/**
+ * The `sources[]` entry of a Scarf source. Strict: a misspelt key is an error naming it, not a
+ * silently ignored setting (a typo in `company_domains` would otherwise sync nothing, quietly).
+ */
 export const scarfSourceSchema = z
   .object({
     type: z.literal('scarf'),
     ...sourceCommonFields,
+    /**
+     * Streams to sync: events, aggregates, company_rollup, company_events. Default: [events] only
+     * (API calls cost runs). Names are checked by the engine, which lists the streams that exist.
+     */
+    streams: z
+      .array(z.string().min(1))
+      .min(1)
+      .default([...SCARF_DEFAULT_STREAMS]),
     /** Scarf user or organisation name (`{owner}` in the API paths). */
     owner: z.string().min(1),
     /** API token; write `${SCARF_API_TOKEN}` so it comes from the environment. */
     token: z.string().min(1),
     /** API origin; point it at a proxy or the simulator. */
     base_url: z.url().default('https://api.scarf.sh'),
+    /** Breakdowns the `aggregates` stream fetches (one request per breakdown per window). Default [by-total]. */
+    aggregates_breakdowns: z
+      .array(z.enum(SCARF_BREAKDOWNS))
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, 'each breakdown at most once')
+      .default(['by-total']),
+    /**
+     * Companies whose events `company_events` reads: a list of domains (e.g. [scarf.sh]) or `all`
+     * (every domain of the current company rollup, at most `max_companies`). Required with company_events.
+     */
+    company_domains: z
+      .union([
+        z.literal('all'),
+        z
+          .array(z.string().regex(/^[^\s/?#]+$/, 'a bare domain such as scarf.sh'))
+          .min(1)
+          .refine((list) => new Set(list).size === list.length, 'each domain at most once'),
+      ])
+      .optional(),
+    /** With `company_domains: all`: companies read at most (a warning names the ones left out). Default 100. */
+    max_companies: z.number().int().min(1).default(DEFAULT_MAX_COMPANIES),
   })
-  .strict();
+  .strict()
+  .superRefine((source, ctx) => {
+    if (source.streams.includes('company_events') && source.company_domains === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['company_domains'],
+        message: 'required when streams include company_events: a list of domains, or all',
+      });
+    }
+  });
 
 export type ScarfSourceConfig = z.infer<typeof scarfSourceSchema>;
+export type ScarfBreakdown = (typeof SCARF_BREAKDOWNS)[number];

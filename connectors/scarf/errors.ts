@@ -17,6 +17,10 @@ export interface ScarfRequestInfo {
   windowDays: number;
   /** Endpoint without query string. */
   endpoint: string;
+  /** What a 404 means for this endpoint (default: an unknown owner). */
+  notFound?: string;
+  /** The export, for messages (default 'the events CSV'). */
+  what?: string;
 }
 
 const MAX_ERROR_BYTES = 16 * 1024;
@@ -53,7 +57,7 @@ export async function scarfError(response: HttpResponse, info: ScarfRequestInfo)
   const { status } = response;
   const { message, code } = parseScarfError(await readErrorBody(response.body));
   const said = `${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
-  const range = `start_date=${info.startDate} end_date=${info.endDate}`;
+  const range = info.startDate ? `start_date=${info.startDate} end_date=${info.endDate}` : '';
   let text: string;
   if (code === 'not-a-pro-member') {
     text =
@@ -67,6 +71,8 @@ export async function scarfError(response: HttpResponse, info: ScarfRequestInfo)
     text =
       `Scarf refused the date range ${range} as too long (${said}). window_days is too large ` +
       `(${info.windowDays}); lower it (1 is the default and the safest)`;
+  } else if (status === 404 && info.notFound !== undefined) {
+    text = `${info.notFound} (${said})`;
   } else if (status === 404) {
     text = `Scarf has no owner '${info.owner}' (${said}). Check the source's owner (a Scarf user or organisation name)`;
   } else {
@@ -78,9 +84,10 @@ export async function scarfError(response: HttpResponse, info: ScarfRequestInfo)
 /** A 2xx answer that is not the CSV export (JSON): retrying may help if the export was still being prepared. */
 export async function notCsvError(response: HttpResponse, info: ScarfRequestInfo): Promise<SourceError> {
   const { message, code } = parseScarfError(await readErrorBody(response.body));
+  const range = info.startDate ? ` start_date=${info.startDate} end_date=${info.endDate}` : '';
   return new SourceError(
-    `Scarf answered GET ${info.endpoint} start_date=${info.startDate} end_date=${info.endDate} with ` +
-      `${response.headers.get('content-type') ?? 'JSON'} instead of the events CSV` +
+    `Scarf answered GET ${info.endpoint}${range} with ` +
+      `${response.headers.get('content-type') ?? 'JSON'} instead of ${info.what ?? 'the events CSV'}` +
       `${message ? `: ${message}` : ''}${code ? ` (code ${code})` : ''}`,
     { status: response.status, code, url: info.endpoint, retryable: true },
   );

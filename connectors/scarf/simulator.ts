@@ -1,5 +1,7 @@
 /**
- * A local stand-in for Scarf's raw event export, `GET /v2/packages/{owner}/events`, on 127.0.0.1.
+ * A local stand-in for Scarf's export API on 127.0.0.1: raw events
+ * (`GET /v2/packages/{owner}/events`), aggregates (`…/aggregates`, NDJSON), the company rollup
+ * (`…/company-rollup`, CSV) and company events (`GET /v2/companies/{owner}/{domain}/events`).
  * It speaks the contract in notes/source-apis.md §2 (Bearer auth, `{message, code}` error bodies,
  * inclusive `start_date`/`end_date`, a streamed `text/csv` attachment) and can inject the faults a
  * real export shows. Rows are generated per day while writing, honouring backpressure, so it can
@@ -13,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DAY_MS, addDays, daysBetween, isoDate } from '../../src/core/time.js';
+import { SIM_COMPANIES, aggregateRows, rollupRows } from './simulator-companies.js';
 import { csvLine, dayRows, headerFor, type ScarfDataOptions } from './simulator-data.js';
 import {
   DEFAULT_FAULT_KINDS,
@@ -70,6 +73,12 @@ export interface ScarfSimulator {
   setNow(now: Date | undefined): void;
   /** The rows a request for [startDate, endDate] (inclusive, YYYY-MM-DD) returns now, header first. */
   rows(startDate: string, endDate: string): Generator<string[]>;
+  /** The aggregate objects `/aggregates` returns now for the days and one breakdown. */
+  aggregates(startDate: string, endDate: string, breakdown: string): Generator<Record<string, unknown>>;
+  /** The company rollup CSV rows `/company-rollup` returns now, header first. */
+  rollup(): string[][];
+  /** The rows `/v2/companies/{owner}/{domain}/events` returns now, header first. */
+  companyEvents(domain: string, startDate: string, endDate: string): Generator<string[]>;
   close(): Promise<void>;
 }
 
@@ -134,6 +143,14 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     entry.completed = true;
   };
 
+  /** Routes the simulator serves; `owner` is checked for all, dates for those with `dated`. */
+  const ROUTES: Array<{ re: RegExp; kind: 'events' | 'aggregates' | 'rollup' | 'company-events' }> = [
+    { re: /^\/v2\/packages\/([^/]+)\/events$/, kind: 'events' },
+    { re: /^\/v2\/packages\/([^/]+)\/aggregates$/, kind: 'aggregates' },
+    { re: /^\/v2\/packages\/([^/]+)\/company-rollup$/, kind: 'rollup' },
+    { re: /^\/v2\/companies\/([^/]+)\/([^/]+)\/events$/, kind: 'company-events' },
+  ];
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const entry: RequestLog = {
@@ -146,9 +163,11 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
       completed: false,
     };
     requests.push(entry);
-    const match = /^\/v2\/packages\/([^/]+)\/events$/.exec(url.pathname);
-    if (!match)
+    let match: RegExpExecArray | null = null;
+    const route = ROUTES.find((r) => (match = r.re.exec(url.pathname)) !== null);
+    if (!route || !match)
       return sendJson(res, entry, 404, { message: `No route for ${url.pathname}`, code: 'not-found' });
+    const groups = match as RegExpExecArray;
     if (req.method !== 'GET')
       return sendJson(res, entry, 405, { message: 'Method not allowed', code: 'method-not-allowed' });
 
@@ -169,7 +188,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     if (req.headers.authorization !== `Bearer ${token}`) {
       return sendJson(res, entry, 401, { message: 'Invalid or missing API token', code: 'unauthorized' });
     }
-    const owner = decodeURIComponent(match[1] as string);
+    const owner = decodeURIComponent(groups[1] as string);
     if (ineligible.has(owner)) {
       return sendJson(res, entry, 403, {
         message: `${owner} is not eligible for export: raw event exports require a paid plan`,
@@ -178,6 +197,14 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     }
     if (!owners.has(owner))
       return sendJson(res, entry, 404, { message: `Entity ${owner} not found`, code: 'not-found' });
+
+    if (route.kind === 'rollup') {
+      const today = isoDate(clock().now);
+      const lines = (function* () {
+        for (const fields of rollupRows(data.seed, today)) yield csvLine(fields);
+      })();
+      return stream(res, entry, lines, 1, fault, 'text/csv', `${owner}-company-rollup-${today}.csv`);
+    }
 
     const startDate = url.searchParams.get('start_date') ?? '';
     const endDate = url.searchParams.get('end_date') ?? '';
@@ -208,28 +235,100 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
         code: 'range-too-long',
       });
     }
-    await stream(res, entry, rows(startDate, endDate), fault, `${owner}-events-${startDate}-${endDate}.csv`);
+    if (route.kind === 'aggregates') {
+      const rollup = url.searchParams.getAll('rollup');
+      if (rollup.some((r) => r !== 'daily')) {
+        // [G] the simulator only knows daily rollups.
+        return sendJson(res, entry, 400, {
+          message: `unsupported rollup ${rollup.join(',')}`,
+          code: 'invalid-package-query',
+        });
+      }
+      const breakdowns = url.searchParams.getAll('breakdown');
+      const lines = (function* () {
+        for (const b of breakdowns.length > 0 ? breakdowns : ['by-total'])
+          for (const o of aggregates(startDate, endDate, b)) yield `${JSON.stringify(o)}\n`;
+      })();
+      return stream(
+        res,
+        entry,
+        lines,
+        0,
+        fault,
+        'application/x-ndjson',
+        `${owner}-aggregates-${startDate}-${endDate}.jsonl`,
+      );
+    }
+    if (route.kind === 'company-events') {
+      const domain = decodeURIComponent(groups[2] as string);
+      if (!SIM_COMPANIES.some((c) => c[1] === domain)) {
+        return sendJson(res, entry, 404, { message: `Company ${domain} not found`, code: 'not-found' });
+      }
+      const lines = (function* () {
+        for (const fields of companyEventRows(domain, startDate, endDate)) yield csvLine(fields);
+      })();
+      return stream(
+        res,
+        entry,
+        lines,
+        1,
+        fault,
+        'text/csv',
+        `${owner}-${domain}-events-${startDate}-${endDate}.csv`,
+      );
+    }
+    const lines = (function* () {
+      for (const fields of rows(startDate, endDate)) yield csvLine(fields);
+    })();
+    await stream(res, entry, lines, 1, fault, 'text/csv', `${owner}-events-${startDate}-${endDate}.csv`);
   }
 
+  /** Aggregate objects of every day in [startDate, endDate] for one breakdown, as served now. */
+  function* aggregates(
+    startDate: string,
+    endDate: string,
+    breakdown: string,
+  ): Generator<Record<string, unknown>> {
+    const today = isoDate(clock().now);
+    for (let d = new Date(`${startDate}T00:00:00Z`); isoDate(d) <= endDate; d = addDays(d, 1)) {
+      yield* aggregateRows(data.seed, isoDate(d), breakdown, today);
+    }
+  }
+
+  /** The events of [startDate, endDate] whose origin_domain is `domain`, header first. */
+  function* companyEventRows(domain: string, startDate: string, endDate: string): Generator<string[]> {
+    const it = rows(startDate, endDate);
+    const header = it.next().value as string[];
+    yield header;
+    const at = header.indexOf('origin_domain');
+    for (const r of it) if (r[at] === domain) yield r;
+  }
+
+  /**
+   * Streams `lines` (already formatted, `headerLines` of them before the data) as a 200 attachment,
+   * applying a truncate/stall fault after `afterRows` data lines.
+   */
   async function stream(
     res: ServerResponse,
     entry: RequestLog,
-    source: Generator<string[]>,
+    source: Generator<string>,
+    headerLines: number,
     fault: ScarfFault | null,
+    contentType: string,
     filename: string,
   ) {
     entry.status = 200;
     res.writeHead(200, {
-      'content-type': 'text/csv; charset=utf-8',
+      'content-type': `${contentType}; charset=utf-8`,
       'content-disposition': `attachment; filename="${filename}"`,
     });
     let closed = false;
     res.on('close', () => (closed = true));
     let chunk = '';
     let inChunk = 0;
-    let rowNumber = -1; // data rows written so far (the header makes it 0)
-    for (const fields of source) {
-      chunk += csvLine(fields);
+    let rowNumber = -headerLines; // data lines written so far
+    for (const line of source) {
+      chunk += line;
       rowNumber++;
       inChunk++;
       const boundary =
@@ -321,6 +420,9 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
       fixedNow = now;
     },
     rows,
+    aggregates,
+    rollup: () => rollupRows(data.seed, isoDate(clock().now)),
+    companyEvents: companyEventRows,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
