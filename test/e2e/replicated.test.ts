@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startReplicatedSimulator, type ReplicatedSimulator } from '../../connectors/replicated/simulator.js';
 import { NO_INSTANCE } from '../../connectors/replicated/dictionary.js';
 import { parseConfig, type Config } from '../../src/config/load.js';
+import { silentLogger } from '../../src/core/log.js';
+import { createDestination } from '../../src/destinations/index.js';
+import { CUSTOMER_INSTANCE_COLUMNS, INSTANCE_EVENT_COLUMNS } from '../../connectors/replicated/dictionary.js';
 import { BACKENDS, type Backend, runOnce, sorted, type Target } from './harness.js';
 
 const TOKEN = 'replicated-test-token';
@@ -152,6 +155,27 @@ describe.each(BACKENDS)('replicated on %s', (_name, makeBackend) => {
     const before = await t.query(snap);
     expect((await runOnce(c, { now: at(NEXT) })).status).toBe('ok');
     expect(await t.query(snap)).toEqual(before);
+  }, 60_000);
+
+  test('dictionary-types-land-as-documented', async () => {
+    const s = await sim({ now: NOW });
+    const t = backend.target();
+    const c = config(t, s.url);
+    expect((await runOnce(c, { now: at(NOW) })).status).toBe('ok');
+    const destination = await createDestination(c.destination, silentLogger);
+    await destination.open();
+    try {
+      for (const [table, dictionary] of [
+        ['replicated_instance_events', INSTANCE_EVENT_COLUMNS],
+        ['replicated_customer_instances', CUSTOMER_INSTANCE_COLUMNS],
+      ] as const) {
+        const existing = await destination.describeTable(table);
+        const types = Object.fromEntries((existing?.columns ?? []).map((col) => [col.name, col.type]));
+        for (const d of dictionary) expect([table, d.name, types[d.name]]).toEqual([table, d.name, d.type]);
+      }
+    } finally {
+      await destination.close();
+    }
   }, 60_000);
 
   // Skipped until the destinations write `<table>_history` (another engineer is adding it).
