@@ -1,6 +1,6 @@
 import { isoDate } from '../core/time.js';
 import { tableName } from '../schema/identifiers.js';
-import { planIncremental } from '../engine/windows.js';
+import { planStream } from '../engine/windows.js';
 import { type CommandContext, streamsOf, withDestination } from './context.js';
 
 /**
@@ -26,7 +26,7 @@ export async function planCommand(ctx: CommandContext, opts: { streams?: string[
       const table = tableName(s.source.name, s.stream.name, destination.capabilities.maxIdentifierLength);
       const existing = await destination.describeTable(table);
       const state = await destination.getState(key);
-      const plan = planIncremental(state, now, {
+      const plan = planStream(s.stream.writeMode, state, now, {
         backfillDays: s.settings.backfill_days,
         lookbackDays: s.settings.lookback_days,
         windowDays: s.stream.windowDays,

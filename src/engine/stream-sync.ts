@@ -21,7 +21,7 @@ import type {
 import { DataError, ExportSyncError, errorMessage } from '../core/errors.js';
 import { isoDate } from '../core/time.js';
 import { RowMapper } from '../schema/mapper.js';
-import { advanceMark, planIncremental, planSnapshot, type WindowPolicy } from './windows.js';
+import { advanceMark, planStream, type WindowPolicy } from './windows.js';
 
 export interface StreamSyncOptions {
   source: Source;
@@ -83,11 +83,9 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     let state = await o.destination.getState(streamKey);
     result.highWaterMark = state?.highWaterMark ?? null;
     const plan =
-      o.stream.writeMode === 'snapshot'
-        ? planSnapshot(o.now())
-        : o.windows
-          ? { windows: o.windows, reason: 'explicit range' }
-          : planIncremental(state, o.now(), o.policy);
+      o.windows && o.stream.writeMode !== 'snapshot'
+        ? { windows: o.windows, reason: 'explicit range' }
+        : planStream(o.stream.writeMode, state, o.now(), o.policy);
     result.windowsPlanned = plan.windows.length;
     log.info({ windows: plan.windows.length, reason: plan.reason, table: o.table }, 'sync start');
 

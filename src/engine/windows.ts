@@ -7,7 +7,7 @@
  *  - the mark never moves backwards (a lookback or a backfill re-reads old windows without
  *    pretending later ones are missing).
  */
-import type { StreamState, Window } from '../core/contracts.js';
+import type { StreamState, Window, WriteMode } from '../core/contracts.js';
 import { addDays, startOfUtcDay } from '../core/time.js';
 
 export interface WindowPolicy {
@@ -41,6 +41,16 @@ export function planIncremental(state: StreamState | null, now: Date, policy: Wi
     windows: cutWindows(start, end, policy.windowDays),
     reason: `incremental: mark ${state.highWaterMark}, lookback ${policy.lookbackDays} day(s)`,
   };
+}
+
+/** The windows a run of a stream covers: one snapshot window, or incremental from the mark. */
+export function planStream(
+  writeMode: WriteMode,
+  state: StreamState | null,
+  now: Date,
+  policy: WindowPolicy,
+): WindowPlan {
+  return writeMode === 'snapshot' ? planSnapshot(now) : planIncremental(state, now, policy);
 }
 
 /** Snapshot streams: one window per run, the current UTC day (its `from` is the snapshot date). */
