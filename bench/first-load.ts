@@ -85,10 +85,11 @@ async function profileRun(dir: string): Promise<void> {
       cpuProfDir: dir,
       pgTraceFile,
     });
+    // The main thread's profile is the largest (tsx's loader thread writes a second, small one).
     const prof = readdirSync(dir)
       .filter((f) => f.endsWith('.cpuprofile'))
       .map((f) => join(dir, f))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0];
     const text = [
       `profiled run: ${sync.wallSeconds.toFixed(2)} s wall, ${sync.peakRssMb.toFixed(0)} MB peak RSS`,
       prof ? summariseProfile(prof) : '(no profile written)',

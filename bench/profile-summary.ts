@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 interface Node {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface Profile {
   nodes: Node[];
@@ -36,6 +37,8 @@ export function stageOf(url: string, fn: string): string {
   return 'other';
 }
 
+const GENERIC = new Set(['native / builtins', 'other', 'node streams', 'sockets', 'V8/native (program)']);
+
 /** Markdown tables: self time by stage, then the `top` functions. */
 export function summariseProfile(file: string, top = 25): string {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
@@ -44,30 +47,44 @@ export function summariseProfile(file: string, top = 25): string {
   p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
   const total = (p.endTime - p.startTime) / 1000;
 
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** Native and node-internal helpers (Buffer slicing, RegExp, streams) count for their caller's stage. */
+  const stageFor = (id: number): string => {
+    const own = byId.get(id)!.callFrame;
+    const first = stageOf(own.url, own.functionName);
+    if (!GENERIC.has(first)) return first;
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const cf = byId.get(up)!.callFrame;
+      const st = stageOf(cf.url, cf.functionName);
+      if (!GENERIC.has(st)) return st;
+    }
+    return first;
+  };
   const stages = new Map<string, number>();
   const fns = new Map<string, { ms: number; stage: string }>();
   for (const [id, us] of self) {
     const cf = byId.get(id)!.callFrame;
-    const stage = stageOf(cf.url, cf.functionName);
+    const stage = stageFor(id);
     stages.set(stage, (stages.get(stage) ?? 0) + us / 1000);
     const short = cf.url.replace(/^.*\/(node_modules|work\/main)\//, '').replace(/^file:\/\//, '');
     const key = `${cf.functionName || '(anonymous)'} ${short}${short ? `:${cf.lineNumber + 1}` : ''}`;
-    const f = fns.get(key) ?? { ms: 0, stage };
+    const f = fns.get(`${key}\0${stage}`) ?? { ms: 0, stage };
     f.ms += us / 1000;
-    fns.set(key, f);
+    fns.set(`${key}\0${stage}`, f);
   }
   const pct = (ms: number): string => `${((ms / total) * 100).toFixed(1)}%`;
   const lines = [
     `profile ${file}: ${(total / 1000).toFixed(1)} s wall`,
     '',
-    '| stage | self s | share |',
+    '| stage (native helpers charged to their caller) | self s | share |',
     '| --- | --- | --- |',
   ];
   for (const [s, ms] of [...stages].sort((a, b) => b[1] - a[1]))
     lines.push(`| ${s} | ${(ms / 1000).toFixed(2)} | ${pct(ms)} |`);
   lines.push('', '| function (file:line) | stage | self s | share |', '| --- | --- | --- | --- |');
   for (const [k, f] of [...fns].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
-    lines.push(`| \`${k}\` | ${f.stage} | ${(f.ms / 1000).toFixed(2)} | ${pct(f.ms)} |`);
+    lines.push(`| \`${k.split('\0')[0]}\` | ${f.stage} | ${(f.ms / 1000).toFixed(2)} | ${pct(f.ms)} |`);
   }
   return lines.join('\n');
 }

@@ -11,10 +11,12 @@ import pg from 'pg';
 interface Totals {
   count: number;
   ms: number;
+  /** The first statement of this kind, for replaying it (bench/merge-probe.ts). */
+  sample: string;
 }
 const totals = new Map<string, Totals>();
-const add = (kind: string, ms: number): void => {
-  const t = totals.get(kind) ?? { count: 0, ms: 0 };
+const add = (kind: string, ms: number, text: string): void => {
+  const t = totals.get(kind) ?? { count: 0, ms: 0, sample: text.slice(0, 20_000) };
   t.count++;
   t.ms += ms;
   totals.set(kind, t);
@@ -23,9 +25,14 @@ const add = (kind: string, ms: number): void => {
 function kindOf(text: string): string {
   const t = text.trimStart().slice(0, 200).toUpperCase();
   if (t.startsWith('COPY')) return 'COPY staging';
-  if (t.startsWith('INSERT') && t.includes('SELECT')) return 'merge INSERT…SELECT';
+  if (t.startsWith('INSERT') && / SELECT .* FROM \(SELECT DISTINCT ON/is.test(text)) {
+    return / ON CONFLICT /.test(text) ? 'merge INSERT…SELECT ON CONFLICT' : 'merge INSERT…SELECT (new table)';
+  }
   if (t.startsWith('INSERT')) return 'INSERT (state, columns, runs)';
-  return t.split(/\s+/).slice(0, 2).join(' ');
+  return t
+    .split(/\s+/)
+    .slice(0, t.startsWith('CREATE TABLE') ? 3 : 2)
+    .join(' ');
 }
 
 type QueryFn = (this: pg.Client, ...args: unknown[]) => unknown;
@@ -36,7 +43,7 @@ proto.query = function (this: pg.Client, ...args: unknown[]): unknown {
   const text = typeof first === 'string' ? first : (first?.text ?? '');
   const kind = kindOf(text);
   const started = performance.now();
-  const done = (): void => add(kind, performance.now() - started);
+  const done = (): void => add(kind, performance.now() - started, text);
   const result = original.apply(this, args) as { then?: unknown; on?: unknown } | undefined;
   if (result && typeof result.then === 'function') {
     (result as Promise<unknown>).then(done, done);
