@@ -34,7 +34,13 @@ export class SourceError extends ExportSyncError {
   readonly kind = 'source';
   constructor(
     message: string,
-    readonly details: { status?: number; code?: string; url?: string; retryable?: boolean; cause?: unknown } = {},
+    readonly details: {
+      status?: number;
+      code?: string;
+      url?: string;
+      retryable?: boolean;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { retryable: details.retryable ?? false, cause: details.cause });
   }
@@ -91,7 +97,10 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   [/(authorization["']?\s*[:=]\s*["']?)(bearer\s+)?[^\s"',}]+/gi, '$1$2***'],
   [/\bbearer\s+[a-z0-9._~+/=-]{6,}/gi, 'Bearer ***'],
   // key=value forms in query strings or messages
-  [/\b(token|password|passwd|api_key|apikey|secret|private_key)(["']?\s*[=:]\s*["']?)[^\s&"',}]+/gi, '$1$2***'],
+  [
+    /\b(token|password|passwd|api_key|apikey|secret|private_key)(["']?\s*[=:]\s*["']?)[^\s&"',}]+/gi,
+    '$1$2***',
+  ],
 ];
 
 /** Removes credentials from free text (URLs with passwords, tokens, Authorization headers). */

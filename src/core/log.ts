@@ -20,12 +20,16 @@ const REDACT = [
  */
 export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
   const level = options.level ?? process.env.EXPORTSYNC_LOG_LEVEL ?? 'info';
-  const pretty = options.pretty ?? (process.stderr.isTTY === true && process.env.EXPORTSYNC_LOG_FORMAT !== 'json');
+  const pretty =
+    options.pretty ?? (process.stderr.isTTY === true && process.env.EXPORTSYNC_LOG_FORMAT !== 'json');
   const base = { level, redact: { paths: REDACT, censor: '***' }, base: undefined };
   if (pretty) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { destination: 2, colorize: true, ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, colorize: true, ignore: 'pid,hostname' },
+      },
     });
   }
   return pino(base, pino.destination({ dest: 2, sync: false }));

@@ -96,7 +96,7 @@ describe.concurrent('usage', () => {
       `exportsync: invalid configuration (${path})\n` +
         '  - destination.url: required\n' +
         '  - sync.backfil_days: unknown key (did you mean backfill_days?)\n' +
-        '  - sources[0].type: must be one of: scarf\n',
+        '  - sources[0].type: must be one of: scarf, replicated\n',
     );
   });
 
@@ -105,7 +105,7 @@ describe.concurrent('usage', () => {
     for (const command of ['run', 'plan', 'check']) {
       const r = await cli([command, '--config', path]);
       expect(r.code, command).toBe(2);
-      expect(r.stderr).toContain("  - sources[0].streams[1]: unknown stream 'clicks' (scarf has: events)");
+      expect(r.stderr).toContain("  - sources[0].streams[1]: unknown stream 'clicks' (scarf has: events, aggregates, company_rollup, company_events)");
     }
     expect(existsSync(db)).toBe(false);
   });
