@@ -28,7 +28,8 @@ import type {
   Window,
   WriteMode,
 } from '../../src/core/contracts.js';
-import { DestinationError, LockedError } from '../../src/core/errors.js';
+import { DataError, DestinationError, LockedError } from '../../src/core/errors.js';
+import { nameHash } from '../../src/schema/identifiers.js';
 
 export interface DestinationHarness {
   /** A fresh, opened destination in an isolated schema/file. */
@@ -99,6 +100,12 @@ export function stateAt(highWaterMark: string | null, schemaVersion = 1): Stream
 const DAY1 = win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z');
 const DAY2 = win('2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z');
 
+/** The UTC day `YYYY-MM-DD` as a window (a snapshot run's window). */
+export function dayWindow(day: string): Window {
+  const from = new Date(`${day}T00:00:00Z`);
+  return { from, to: new Date(from.getTime() + 86_400_000) };
+}
+
 /** One whole load: beginLoad, one write per batch (each with its own schema), commit. */
 export async function loadWindow(
   destination: Destination,
@@ -110,6 +117,7 @@ export async function loadWindow(
     window?: Window;
     state?: StreamState;
     runId?: string;
+    history?: boolean;
   },
 ) {
   const load = await destination.beginLoad({
@@ -126,6 +134,7 @@ export async function loadWindow(
     mode: opts.mode ?? 'merge',
     window: opts.window ?? DAY1,
     state: opts.state ?? stateAt(opts.window?.to.toISOString() ?? DAY1.to.toISOString()),
+    ...(opts.history === undefined ? {} : { history: opts.history }),
   };
   return load.commit(request);
 }
@@ -494,6 +503,73 @@ export function destinationContract(
         { day: '2024-01-01', downloads: '20' },
         { day: '2024-01-02', downloads: '3' },
       ]);
+    });
+
+    it('replace_window refuses staged rows whose cursor is outside the window or NULL (a re-run could not replace them)', async () => {
+      await setup();
+      const schema: TableSchema = {
+        table: 'daily',
+        columns: [col('day', 'date'), col('downloads', 'integer'), ...AUDIT],
+        primaryKey: [],
+        cursorColumn: 'day',
+      };
+      const s1 = stateAt('2024-01-02T00:00:00.000Z');
+      await loadWindow(d, {
+        streamKey: 'test.daily',
+        schema,
+        mode: 'replace_window',
+        window: DAY1,
+        batches: [[['2024-01-01', '1']]],
+        state: s1,
+      });
+      const err = await rejection(
+        loadWindow(d, {
+          streamKey: 'test.daily',
+          schema,
+          mode: 'replace_window',
+          window: DAY1,
+          batches: [
+            [
+              ['2024-01-01', '10'],
+              ['2024-01-03', '30'],
+              ['2023-12-31', '31'],
+            ],
+          ],
+        }),
+      );
+      expect(err).toBeInstanceOf(DataError);
+      expect((err as Error).message).toContain('2 staged row(s)');
+      expect((err as Error).message).toContain('first: 2024-01-03');
+      expect(pick(await h.rows('daily', ['day']), ['day', 'downloads'])).toEqual([
+        { day: '2024-01-01', downloads: '1' },
+      ]);
+      expect(await d.getState('test.daily')).toEqual(s1);
+
+      const events: TableSchema = {
+        table: 'installs',
+        columns: [col('ts', 'timestamp'), col('what', 'string'), ...AUDIT],
+        primaryKey: [],
+        cursorColumn: 'ts',
+      };
+      const onNew = await rejection(
+        loadWindow(d, {
+          schema: events,
+          mode: 'replace_window',
+          window: DAY1,
+          batches: [
+            [
+              ['2024-01-01T23:59:59.999999Z', 'inside'],
+              [null, 'no cursor'],
+              ['2024-01-02T00:00:00Z', 'at-to'],
+            ],
+          ],
+        }),
+      );
+      expect(onNew).toBeInstanceOf(DataError);
+      expect((onNew as Error).message).toContain('2 staged row(s)');
+      expect((onNew as Error).message).toContain('first: NULL');
+      expect(await d.getState('test.events')).toBeNull();
+      expect(await d.describeTable('installs')).toBeNull();
     });
 
     it('an empty window creates the table, writes the state, and for replace_window empties the window', async () => {
@@ -973,6 +1049,308 @@ export function destinationContract(
         });
         rows = await h.rows('companies', ['domain']);
         expect(rows.map((r) => r._deleted_at)).toEqual([null, null, null]);
+      });
+
+      it('snapshot keeps a vanished key with its last values; its mark does not move while absent and clears when it returns unchanged', async () => {
+        await setup();
+        const schema: TableSchema = {
+          table: 'companies',
+          columns: [col('domain', 'string'), col('day', 'date'), col('hits', 'integer'), ...AUDIT],
+          primaryKey: ['domain'],
+          cursorColumn: 'day',
+        };
+        const snap = (day: string, rows: Row[]) =>
+          loadWindow(d, { schema, mode: 'snapshot', window: dayWindow(day), batches: [rows] });
+        await snap('2024-01-01', [
+          ['a.com', '2024-01-01', '1'],
+          ['b.com', '2024-01-01', '2'],
+        ]);
+        await snap('2024-01-02', [['a.com', '2024-01-02', '1']]);
+        const marked = (await h.rows('companies', ['domain'])).find((r) => r.domain === 'b.com');
+        expect(marked?._deleted_at).not.toBeNull();
+        expect(marked?.hits).toBe('2');
+        const third = await snap('2024-01-03', [['a.com', '2024-01-03', '1']]);
+        expect(third.deleted).toBe(0); // already marked: not marked again
+        const still = (await h.rows('companies', ['domain'])).find((r) => r.domain === 'b.com');
+        expect(still?._deleted_at).toBe(marked?._deleted_at);
+        // b.com returns with exactly its old data (the cursor aside): still un-marked
+        const back = await snap('2024-01-04', [
+          ['a.com', '2024-01-04', '1'],
+          ['b.com', '2024-01-01', '2'],
+        ]);
+        expect(back.deleted).toBe(0);
+        expect((await h.rows('companies', ['domain'])).map((r) => [r.domain, r._deleted_at])).toEqual([
+          ['a.com', null],
+          ['b.com', null],
+        ]);
+      });
+
+      describe('snapshot history', () => {
+        const funnel = (extra: ColumnSpec[] = [], table = 'funnel'): TableSchema => ({
+          table,
+          columns: [col('domain', 'string'), col('day', 'date'), col('stage', 'string'), ...AUDIT, ...extra],
+          primaryKey: ['domain'],
+          cursorColumn: 'day',
+        });
+        const snapshot = (
+          day: string,
+          batches: Array<Row[] | { rows: Row[]; schema: TableSchema }>,
+          opts: { schema?: TableSchema; history?: boolean; runId?: string } = {},
+        ) =>
+          loadWindow(d, {
+            streamKey: 'test.funnel',
+            schema: opts.schema ?? funnel(),
+            mode: 'snapshot',
+            window: dayWindow(day),
+            batches,
+            history: opts.history ?? true,
+            runId: opts.runId,
+          });
+        const history = async (table = 'funnel_history') =>
+          pick(await h.rows(table, ['day', 'domain']), ['day', 'domain', 'stage']);
+
+        it('the first snapshot creates <table>_history with the target columns and the rows of that day', async () => {
+          await setup();
+          const result = await snapshot('2024-01-01', [
+            [
+              ['a.com', '2024-01-01', 'lead'],
+              ['b.com', '2024-01-01', 'trial'],
+            ],
+          ]);
+          expect(result).toEqual({ staged: 2, upserted: 2, deleted: 0 });
+          const described = await d.describeTable('funnel_history');
+          expect(described?.columns.map((c) => c.name)).toEqual(funnel().columns.map((c) => c.name));
+          expect(described?.columns.find((c) => c.name === 'day')?.type).toBe('date');
+          expect(await history()).toEqual([
+            { day: '2024-01-01', domain: 'a.com', stage: 'lead' },
+            { day: '2024-01-01', domain: 'b.com', stage: 'trial' },
+          ]);
+          const [row] = await h.rows('funnel_history', ['domain']);
+          expect(row?._exportsync_run_id).toBe('run-1');
+          expect(row?._exportsync_loaded_at).not.toBeNull();
+          // the column map covers the target only; the history follows it
+          expect(await d.getColumnMap('funnel_history')).toEqual([]);
+          expect(await d.getColumnMap('funnel')).toEqual(funnel().columns);
+        });
+
+        it('a re-run of the same day replaces that day: no doubles, keys gone from the re-run are gone from the day', async () => {
+          await setup();
+          await snapshot('2024-01-01', [
+            [
+              ['a.com', '2024-01-01', 'lead'],
+              ['b.com', '2024-01-01', 'lead'],
+            ],
+          ]);
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'trial']]], { runId: 'run-2' });
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'trial']]], { runId: 'run-3' });
+          expect(await history()).toEqual([{ day: '2024-01-01', domain: 'a.com', stage: 'trial' }]);
+          expect(pick(await h.rows('funnel', ['domain']), ['domain', 'stage'])).toEqual([
+            { domain: 'a.com', stage: 'trial' },
+            { domain: 'b.com', stage: 'lead' },
+          ]);
+        });
+
+        it('each new day appends: a company moving through the funnel has one row per day with its stage', async () => {
+          await setup();
+          await snapshot('2024-01-01', [
+            [
+              ['a.com', '2024-01-01', 'lead'],
+              ['b.com', '2024-01-01', 'lead'],
+            ],
+          ]);
+          await snapshot('2024-01-02', [
+            [
+              ['a.com', '2024-01-02', 'trial'],
+              ['b.com', '2024-01-02', 'lead'],
+            ],
+          ]);
+          await snapshot('2024-01-03', [[['a.com', '2024-01-03', 'customer']]]);
+          // a re-run of the middle day leaves the days around it alone
+          await snapshot('2024-01-02', [
+            [
+              ['a.com', '2024-01-02', 'trial'],
+              ['b.com', '2024-01-02', 'churned'],
+            ],
+          ]);
+          expect(await history()).toEqual([
+            { day: '2024-01-01', domain: 'a.com', stage: 'lead' },
+            { day: '2024-01-01', domain: 'b.com', stage: 'lead' },
+            { day: '2024-01-02', domain: 'a.com', stage: 'trial' },
+            { day: '2024-01-02', domain: 'b.com', stage: 'churned' },
+            { day: '2024-01-03', domain: 'a.com', stage: 'customer' },
+          ]);
+          expect((await history()).filter((r) => r.domain === 'a.com').map((r) => [r.day, r.stage])).toEqual([
+            ['2024-01-01', 'lead'],
+            ['2024-01-02', 'trial'],
+            ['2024-01-03', 'customer'],
+          ]);
+        });
+
+        it('a column added later appears in the history too, NULL on older days; a widened column widens there', async () => {
+          await setup();
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'lead']]]);
+          const v2 = funnel([col('seats', 'integer', 'dynamic')]);
+          await snapshot('2024-01-02', [[['a.com', '2024-01-02', 'trial', null, null, null, '5']]], {
+            schema: v2,
+          });
+          const v3 = funnel([col('seats', 'string', 'dynamic')]);
+          await snapshot('2024-01-03', [[['a.com', '2024-01-03', 'customer', null, null, null, 'many']]], {
+            schema: v3,
+          });
+          expect(pick(await h.rows('funnel_history', ['day']), ['day', 'stage', 'seats'])).toEqual([
+            { day: '2024-01-01', stage: 'lead', seats: null },
+            { day: '2024-01-02', stage: 'trial', seats: '5' },
+            { day: '2024-01-03', stage: 'customer', seats: 'many' },
+          ]);
+          expect(
+            (await d.describeTable('funnel_history'))?.columns.find((c) => c.name === 'seats')?.type,
+          ).toBe('string');
+        });
+
+        it('history is enabled on a table that already exists: created with every current column', async () => {
+          await setup();
+          const v2 = funnel([col('seats', 'integer', 'dynamic')]);
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'lead', null, null, null, '1']]], {
+            schema: v2,
+            history: false,
+          });
+          expect(await d.describeTable('funnel_history')).toBeNull();
+          await snapshot('2024-01-02', [[['a.com', '2024-01-02', 'trial', null, null, null, '2']]], {
+            schema: v2,
+          });
+          expect(pick(await h.rows('funnel_history', ['day']), ['day', 'stage', 'seats'])).toEqual([
+            { day: '2024-01-02', stage: 'trial', seats: '2' },
+          ]);
+        });
+
+        it('history rows are deduplicated like the merge: latest cursor, then latest staged', async () => {
+          await setup();
+          const result = await snapshot('2024-01-01', [
+            [
+              ['a.com', '2024-01-01', 'a-first'],
+              ['b.com', '2024-01-01', 'b-only'],
+              ['a.com', '2024-01-01', 'a-second'],
+            ],
+            [['a.com', '2024-01-01', 'a-last-staged']],
+          ]);
+          expect(result.staged).toBe(4);
+          expect(await history()).toEqual([
+            { day: '2024-01-01', domain: 'a.com', stage: 'a-last-staged' },
+            { day: '2024-01-01', domain: 'b.com', stage: 'b-only' },
+          ]);
+          expect(pick(await h.rows('funnel', ['domain']), ['domain', 'stage'])).toEqual([
+            { domain: 'a.com', stage: 'a-last-staged' },
+            { domain: 'b.com', stage: 'b-only' },
+          ]);
+        });
+
+        it('without history no history table is made', async () => {
+          await setup();
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'lead']]], { history: false });
+          await snapshot('2024-01-02', [[['a.com', '2024-01-02', 'trial']]], { history: false });
+          expect(await d.describeTable('funnel')).not.toBeNull();
+          expect(await d.describeTable('funnel_history')).toBeNull();
+        });
+
+        it('an aborted load and a failed commit leave the history, target and state untouched', async () => {
+          await setup();
+          const s1 = stateAt('2024-01-02T00:00:00.000Z');
+          await loadWindow(d, {
+            streamKey: 'test.funnel',
+            schema: funnel(),
+            mode: 'snapshot',
+            window: dayWindow('2024-01-01'),
+            batches: [[['a.com', '2024-01-01', 'lead']]],
+            history: true,
+            state: s1,
+          });
+          const before = await h.rows('funnel_history', ['day', 'domain']);
+
+          const aborted = await d.beginLoad({ streamKey: 'test.funnel', schema: funnel(), runId: 'r2' });
+          await aborted.write([['a.com', '2024-01-02', 'trial']], funnel());
+          await aborted.abort();
+
+          // a NULL key fails the commit after the target and history were touched in the transaction
+          const v2 = funnel([col('seats', 'integer', 'dynamic')]);
+          const failing = await d.beginLoad({ streamKey: 'test.funnel', schema: v2, runId: 'r3' });
+          await failing.write(
+            [
+              ['a.com', '2024-01-01', 'trial', null, null, null, '3'],
+              [null, '2024-01-01', 'no key'],
+            ],
+            v2,
+          );
+          const err = await rejection(
+            failing.commit({
+              schema: v2,
+              mode: 'snapshot',
+              window: dayWindow('2024-01-01'),
+              state: stateAt('2024-01-03T00:00:00.000Z'),
+              history: true,
+            }),
+          );
+          expect(err).toBeInstanceOf(DestinationError);
+          await failing.abort();
+          expect(await h.rows('funnel_history', ['day', 'domain'])).toEqual(before);
+          expect(pick(await h.rows('funnel', ['domain']), ['domain', 'stage'])).toEqual([
+            { domain: 'a.com', stage: 'lead' },
+          ]);
+          expect(await d.getState('test.funnel')).toEqual(s1);
+          if (d.capabilities.transactionalDdl) {
+            expect((await d.describeTable('funnel_history'))?.columns.map((c) => c.name)).not.toContain(
+              'seats',
+            );
+          }
+        });
+
+        it('a staged snapshot date outside the window fails with a DataError naming the count and the first date, committing nothing', async () => {
+          await setup();
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'lead']]]);
+          const err = await rejection(
+            snapshot('2024-01-02', [
+              [
+                ['a.com', '2024-01-02', 'trial'],
+                ['b.com', '2024-01-05', 'lead'],
+                ['c.com', null, 'lead'],
+              ],
+            ]),
+          );
+          expect(err).toBeInstanceOf(DataError);
+          expect((err as Error).message).toContain('2 staged row(s)');
+          expect((err as Error).message).toContain('2024-01-05');
+          expect(await history()).toEqual([{ day: '2024-01-01', domain: 'a.com', stage: 'lead' }]);
+          expect(pick(await h.rows('funnel', ['domain']), ['domain', 'stage'])).toEqual([
+            { domain: 'a.com', stage: 'lead' },
+          ]);
+        });
+
+        it('history on a merge commit is refused with a DestinationError', async () => {
+          await setup();
+          const err = await rejection(
+            loadWindow(d, {
+              schema: eventsSchema(),
+              batches: [[['a', '2024-01-01T01:00:00Z', 'x', '1']]],
+              history: true,
+            }),
+          );
+          expect(err).toBeInstanceOf(DestinationError);
+          expect((err as Error).message).toMatch(/history/);
+          expect(await d.describeTable('events')).toBeNull();
+        });
+
+        it('a table name too long for <table>_history gets a deterministic hashed name within the limit', async () => {
+          await setup();
+          const max = d.capabilities.maxIdentifierLength;
+          const long = `t${'x'.repeat(max - 3)}`; // fits as a table, not with the suffix
+          const expected = `${long.slice(0, max - 17).replace(/_+$/, '')}_${nameHash(long)}_history`;
+          expect(expected.length).toBeLessThanOrEqual(max);
+          await snapshot('2024-01-01', [[['a.com', '2024-01-01', 'lead']]], { schema: funnel([], long) });
+          await snapshot('2024-01-02', [[['a.com', '2024-01-02', 'trial']]], { schema: funnel([], long) });
+          expect(await history(expected)).toEqual([
+            { day: '2024-01-01', domain: 'a.com', stage: 'lead' },
+            { day: '2024-01-02', domain: 'a.com', stage: 'trial' },
+          ]);
+        });
       });
     } else {
       it('snapshot is refused with a DestinationError and leaves table and state untouched', async () => {

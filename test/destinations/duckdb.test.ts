@@ -285,6 +285,51 @@ describe('duckdb destination', () => {
     expect((await tableRows(path, 'rekey', ['id'])).length).toBe(3);
   });
 
+  it('snapshot history: key (key, cursor), and a key widened integer → string rebuilds the history too', async () => {
+    const funnel = (t: 'integer' | 'string'): TableSchema => ({
+      table: 'hkey',
+      columns: [col('id', t), col('day', 'date'), col('stage', 'string'), ...AUDIT],
+      primaryKey: ['id'],
+      cursorColumn: 'day',
+    });
+    const snap = (t: 'integer' | 'string', day: string, rows: Row[]) =>
+      loadWindow(d, {
+        streamKey: 'hkey',
+        schema: funnel(t),
+        mode: 'snapshot',
+        window: win(`${day}T00:00:00Z`, `${day}T23:59:59.999Z`),
+        batches: [rows],
+        history: true,
+      });
+    await snap('integer', '2024-01-01', [
+      ['1', '2024-01-01', 'lead'],
+      ['2', '2024-01-01', 'lead'],
+    ]);
+    const [pk] = await sql<{ cols: string }>(
+      path,
+      `SELECT array_to_string(constraint_column_names, ',') AS cols FROM duckdb_constraints()
+       WHERE table_name = 'hkey_history' AND constraint_type = 'PRIMARY KEY'`,
+    );
+    expect(pk?.cols).toBe('id,day');
+    await snap('string', '2024-01-02', [
+      ['1', '2024-01-02', 'trial'],
+      ['x', '2024-01-02', 'lead'],
+    ]);
+    expect((await d.describeTable('hkey_history'))?.columns.find((c) => c.name === 'id')?.type).toBe(
+      'string',
+    );
+    // the rebuilt history still enforces its key: a re-run of the day replaces, never doubles
+    await snap('string', '2024-01-02', [['1', '2024-01-02', 'customer']]);
+    expect((await tableRows(path, 'hkey_history', ['day', 'id'])).map((r) => [r.day, r.id, r.stage])).toEqual(
+      [
+        ['2024-01-01', '1', 'lead'],
+        ['2024-01-01', '2', 'lead'],
+        ['2024-01-02', '1', 'customer'],
+      ],
+    );
+    expect((await d.describeTable('hkey_history'))?.columns.map((c) => c.name)).not.toContain('_deleted_at');
+  });
+
   it('a boolean column widened to integer mid-load converts the rows staged as booleans', async () => {
     const withV = (t: 'boolean' | 'integer') => eventsSchema('flags', [col('v', t, 'dynamic')]);
     await loadWindow(d, {

@@ -341,4 +341,32 @@ describe('postgres destination', () => {
     expect((err as Error).message).toMatch(/cannot change to integer/);
     expect((await d.describeTable('narrow'))?.columns.find((c) => c.name === 'v')?.type).toBe('string');
   });
+
+  it('the snapshot history table has primary key (key, cursor) and no _deleted_at', async () => {
+    const funnel = {
+      table: 'pkfunnel',
+      columns: [col('domain', 'string'), col('day', 'date'), col('stage', 'string'), ...AUDIT],
+      primaryKey: ['domain'],
+      cursorColumn: 'day',
+    };
+    await loadWindow(d, {
+      streamKey: 'pkfunnel',
+      schema: funnel,
+      mode: 'snapshot',
+      window: win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z'),
+      batches: [[['a.com', '2024-01-01', 'lead']]],
+      history: true,
+    });
+    const key = await query<{ column_name: string }>(
+      `SELECT a.attname AS column_name FROM pg_index i
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+       WHERE i.indrelid = format('%I.%I', $1::text, 'pkfunnel_history')::regclass AND i.indisprimary
+       ORDER BY array_position(i.indkey::int2[], a.attnum)`,
+      [schema],
+    );
+    expect(key.map((k) => k.column_name)).toEqual(['domain', 'day']);
+    const columns = (await d.describeTable('pkfunnel_history'))?.columns.map((c) => c.name);
+    expect(columns).not.toContain('_deleted_at');
+    expect((await d.describeTable('pkfunnel'))?.columns.map((c) => c.name)).toContain('_deleted_at');
+  });
 });

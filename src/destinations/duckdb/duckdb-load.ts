@@ -30,13 +30,16 @@ import {
   createTableSql,
   deleteWindowSql,
   insertAllSql,
+  insertDedupedSql,
   markVanishedSql,
+  MAX_IDENTIFIER_LENGTH,
   mergeSql,
   qualified,
   quoteIdent,
   windowBounds,
   type Namespace,
 } from './duckdb-sql.js';
+import { assertCursorsInWindow, historyKey, historyTableName } from './duckdb-history.js';
 import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
 import {
   castFromText,
@@ -137,16 +140,44 @@ export class DuckDbLoad implements Load {
     this.assertUsable();
     const { schema } = request;
     validateSchema(schema, request.mode);
+    if (request.history && request.mode !== 'snapshot') {
+      throw new DestinationError(
+        `${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`,
+      );
+    }
     await this.followSchema(schema);
     this.closeAppender();
     const conn = this.conn;
-    let statement = 'BEGIN TRANSACTION';
+    const cursorType =
+      schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+    const history = request.history
+      ? {
+          ...schema,
+          table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH),
+          primaryKey: historyKey(schema),
+        }
+      : undefined;
+    let statement = 'check staged cursors against the window';
+    let inTransaction = false;
     const run: Run = async (sql, params = []) => {
       statement = sql;
       return (await conn.run(sql, params)).rowsChanged;
     };
     const result = await this.db.writes.run(async () => {
       try {
+        if (this.staged > 0 && (request.mode === 'replace_window' || history)) {
+          await assertCursorsInWindow(conn, {
+            stage: STAGE_REF,
+            seq: SEQ,
+            schema,
+            cursorType,
+            stagedTypes: this.stagedTypes.get(schema.cursorColumn) ?? new Set([cursorType]),
+            window: request.window,
+            streamKey: this.request.streamKey,
+            why: history ? 'the snapshot history' : 'replace_window',
+          });
+        }
+        inTransaction = true;
         await run('BEGIN TRANSACTION');
         const target = qualified(this.ns, schema.table);
         const { created, natives } = await this.ensureTarget(
@@ -158,8 +189,6 @@ export class DuckDbLoad implements Load {
         const { sql: source, params: sourceParams } = this.typedSource(schema, natives);
         let upserted = 0;
         let deleted = 0;
-        const cursorType =
-          schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
         if (request.mode === 'replace_window' && !created) {
           deleted = await run(
             deleteWindowSql(target, schema.cursorColumn, cursorType),
@@ -187,22 +216,103 @@ export class DuckDbLoad implements Load {
         if (request.mode === 'snapshot' && !created) {
           deleted = await run(markVanishedSql(target, source, schema.primaryKey, DELETED_AT), sourceParams);
         }
+        let historyRows = 0;
+        if (history) {
+          const historyTarget = qualified(this.ns, history.table);
+          if (!(await this.ensureHistory(run, historyTarget, history, natives))) {
+            await run(
+              deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
+              windowBounds(request.window, cursorType),
+            );
+          }
+          if (this.staged > 0) {
+            historyRows = await run(
+              insertDedupedSql({
+                target: historyTarget,
+                source,
+                seq: SEQ,
+                columns: names,
+                primaryKey: schema.primaryKey,
+                cursorColumn: schema.cursorColumn,
+              }),
+              sourceParams,
+            );
+          }
+        }
         statement = 'upsert column map and state';
         await upsertColumnMap(conn, this.ns, schema.table, schema.columns);
         await upsertState(conn, this.ns, this.request.streamKey, request.state);
         await run('COMMIT');
-        return { staged: this.staged, upserted, deleted };
+        return { staged: this.staged, upserted, deleted, historyRows };
       } catch (err) {
-        await conn.run('ROLLBACK').catch(() => undefined);
+        if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
         throw classifyDuckDbError(err, `commit of ${this.request.streamKey} into ${schema.table}`, {
           path: this.db.path,
           statement,
         });
       }
     });
-    this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
+    const { historyRows, ...counts } = result;
+    this.log.debug(
+      { table: schema.table, mode: request.mode, ...counts, ...(history ? { historyRows } : {}) },
+      'window committed',
+    );
     this.finish();
-    return result;
+    return counts;
+  }
+
+  /**
+   * Creates the history table (returns true) with the target's native types, or brings it to
+   * them: adds missing columns and widens narrower ones (key columns by a rebuild, as the target).
+   * A history column already wider than the target's (it cannot get narrower) is left as it is.
+   */
+  private async ensureHistory(
+    run: Run,
+    target: string,
+    history: TableSchema,
+    natives: Map<string, NativeType>,
+  ): Promise<boolean> {
+    const want = (c: ColumnSpec) => natives.get(c.name) ?? nativeFor(c.type);
+    const existing = await readTable(this.conn, this.ns, history.table);
+    if (!existing) {
+      const columns = history.columns.map((c) => ({ name: c.name, native: want(c).native }));
+      await run(createTableSql(target, columns, history.primaryKey));
+      return true;
+    }
+    const have = new Map(existing.columns.map((c) => [c.name, c as NativeType]));
+    const added: Array<{ name: string; native: string }> = [];
+    const widened: Array<{ name: string; from: NativeType; to: NativeType }> = [];
+    for (const c of history.columns) {
+      const to = want(c);
+      const from = have.get(c.name);
+      if (!from) {
+        added.push({ name: c.name, native: to.native });
+        continue;
+      }
+      if (from.native === to.native || from.logical === 'unknown' || to.logical === 'unknown') continue;
+      const covering = cover(from.logical, to.logical);
+      const alreadyWider =
+        covering === from.logical &&
+        (from.logical !== 'decimal' || to.logical !== 'decimal' || (from.scale ?? 0) >= (to.scale ?? 0));
+      if (alreadyWider) continue;
+      widened.push({ name: c.name, from, to });
+    }
+    const keys = new Set(history.primaryKey);
+    if (widened.some((w) => keys.has(w.name))) {
+      await this.rebuild(run, target, existing, widened, history.primaryKey);
+    } else {
+      for (const w of widened) {
+        const ref = quoteIdent(w.name);
+        const using = widenUsing(ref, w.from, w.to);
+        if (using === null)
+          throw new DestinationError(
+            `${history.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
+          );
+        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
+      }
+    }
+    for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
+    return false;
   }
 
   async abort(): Promise<void> {

@@ -75,9 +75,7 @@ export function mergeSql(opts: {
   extraChanged?: string;
 }): string {
   const keys = new Set(opts.primaryKey);
-  const pk = opts.primaryKey.map(quoteIdent).join(', ');
-  const order = `${quoteIdent(opts.cursorColumn)} DESC NULLS LAST, ${quoteIdent(opts.seq)} DESC`;
-  const deduped = `SELECT * FROM (${opts.source}) QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${order}) = 1`;
+  const deduped = dedupedSql(opts.source, opts.primaryKey, opts.cursorColumn, opts.seq);
   const on = opts.primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
   const sets = opts.columns.filter((c) => !keys.has(c)).map((c) => `${quoteIdent(c)} = s.${quoteIdent(c)}`);
   sets.push(...(opts.extraSet ?? []));
@@ -94,6 +92,29 @@ export function mergeSql(opts: {
     matched +
     `WHEN NOT MATCHED THEN INSERT (${columnList(opts.columns)}) VALUES (${columnList(opts.columns, 's.')})`
   );
+}
+
+/**
+ * One row per key of `source`: the latest cursor wins, then the latest staged (`seq`). The merge
+ * and the snapshot history both use it, so the history holds exactly the rows the merge chose.
+ */
+export function dedupedSql(source: string, primaryKey: string[], cursorColumn: string, seq: string): string {
+  const pk = primaryKey.map(quoteIdent).join(', ');
+  const order = `${quoteIdent(cursorColumn)} DESC NULLS LAST, ${quoteIdent(seq)} DESC`;
+  return `SELECT * FROM (${source}) QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${order}) = 1`;
+}
+
+/** Plain insert of the deduplicated `source` rows (the snapshot history of a window). */
+export function insertDedupedSql(opts: {
+  target: string;
+  source: string;
+  seq: string;
+  columns: string[];
+  primaryKey: string[];
+  cursorColumn: string;
+}): string {
+  const deduped = dedupedSql(opts.source, opts.primaryKey, opts.cursorColumn, opts.seq);
+  return `INSERT INTO ${opts.target} (${columnList(opts.columns)}) SELECT ${columnList(opts.columns, 's.')} FROM (${deduped}) AS s`;
 }
 
 /** Insert of every staged row in staging order (keyless replace_window). */

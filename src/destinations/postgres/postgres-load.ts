@@ -28,10 +28,12 @@ import {
   insertAllSql,
   markVanishedSql,
   mergeSql,
+  MAX_IDENTIFIER_BYTES,
   qualified,
   quoteIdent,
   windowBounds,
 } from './postgres-sql.js';
+import { assertCursorsInWindow, historyKey, historyTableName } from './postgres-history.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
 
@@ -107,23 +109,48 @@ export class PostgresLoad implements Load {
     this.assertUsable();
     const { schema } = request;
     validateSchema(schema, request.mode);
+    if (request.history && request.mode !== 'snapshot') {
+      throw new DestinationError(
+        `${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`,
+      );
+    }
     await this.followSchema(schema);
     const client = this.client;
     const target = qualified(this.schemaName, schema.table);
-    let statement = 'BEGIN';
+    const cursorType =
+      schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+    const history = request.history
+      ? {
+          ...schema,
+          table: historyTableName(schema.table, MAX_IDENTIFIER_BYTES),
+          primaryKey: historyKey(schema),
+        }
+      : undefined;
+    let statement = 'check staged cursors against the window';
+    let inTransaction = false;
     const run = async (sql: string, params: unknown[] = []) => {
       statement = sql;
       return client.query(sql, params);
     };
     try {
+      if (this.staged > 0 && (request.mode === 'replace_window' || history)) {
+        await assertCursorsInWindow(client, {
+          staging: this.staging,
+          seq: SEQ,
+          schema,
+          cursorType,
+          window: request.window,
+          streamKey: this.request.streamKey,
+          why: history ? 'the snapshot history' : 'replace_window',
+        });
+      }
+      inTransaction = true;
       await run('BEGIN');
       // the dedupe sort of a large window stays in memory instead of spilling to disk
       await run(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
-      const created = await this.ensureTarget(run, target, schema, request.mode === 'snapshot');
+      const created = await this.ensureTable(run, schema, request.mode === 'snapshot');
       let upserted = 0;
       let deleted = 0;
-      const cursorType =
-        schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
       if (request.mode === 'replace_window' && !created) {
         deleted =
           (
@@ -153,16 +180,42 @@ export class PostgresLoad implements Load {
         deleted =
           (await run(markVanishedSql(target, this.staging, schema.primaryKey, DELETED_AT))).rowCount ?? 0;
       }
+      let historyRows = 0;
+      if (history) {
+        const historyTarget = qualified(this.schemaName, history.table);
+        const historyCreated = await this.ensureTable(run, history, false);
+        if (!historyCreated) {
+          await run(
+            deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
+            windowBounds(request.window, cursorType),
+          );
+        }
+        if (this.staged > 0) {
+          // same dedupe as the merge (one row per merge key), then a plain insert: the window's
+          // history rows were just deleted and every staged cursor lies in the window
+          const sql = mergeSql({
+            target: historyTarget,
+            staging: this.staging,
+            seqColumn: SEQ,
+            schema,
+            onConflict: false,
+          });
+          historyRows = (await run(sql, [this.request.runId])).rowCount ?? 0;
+        }
+      }
       statement = 'upsert column map and state';
       await upsertColumnMap(client, this.schemaName, schema.table, schema.columns);
       await upsertState(client, this.schemaName, this.request.streamKey, request.state);
       await run('COMMIT');
       const result = { staged: this.staged, upserted, deleted };
-      this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
+      this.log.debug(
+        { table: schema.table, mode: request.mode, ...result, ...(history ? { historyRows } : {}) },
+        'window committed',
+      );
       await this.dropStaging();
       return result;
     } catch (err) {
-      if (!this.broken) await client.query('ROLLBACK').catch(() => undefined);
+      if (inTransaction && !this.broken) await client.query('ROLLBACK').catch(() => undefined);
       throw classifyPgError(err, `commit of ${this.request.streamKey} into ${schema.table}`, statement);
     }
   }
@@ -172,16 +225,19 @@ export class PostgresLoad implements Load {
     await this.dropStaging();
   }
 
-  /** Creates the target (returns true) or adds and widens columns to match `schema`. */
-  private async ensureTarget(
+  /**
+   * Creates `schema.table` with key `schema.primaryKey` (returns true), or adds and widens its
+   * columns to match `schema`. `deletedAt`: the snapshot target's `_deleted_at` column.
+   */
+  private async ensureTable(
     run: (sql: string, params?: unknown[]) => Promise<pg.QueryResult>,
-    target: string,
     schema: TableSchema,
-    snapshot: boolean,
+    deletedAt: boolean,
   ): Promise<boolean> {
+    const target = qualified(this.schemaName, schema.table);
     const existing = await readTable(this.client, this.schemaName, schema.table);
     if (!existing) {
-      await run(createTableSql(target, schema, snapshot ? [`${quoteIdent(DELETED_AT)} timestamptz`] : []));
+      await run(createTableSql(target, schema, deletedAt ? [`${quoteIdent(DELETED_AT)} timestamptz`] : []));
       return true;
     }
     const have = new Map(existing.columns.map((c) => [c.name, c]));
@@ -202,7 +258,7 @@ export class PostgresLoad implements Load {
         );
       }
     }
-    if (snapshot && !have.has(DELETED_AT))
+    if (deletedAt && !have.has(DELETED_AT))
       await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} timestamptz`);
     return false;
   }
