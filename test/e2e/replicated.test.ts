@@ -178,8 +178,7 @@ describe.each(BACKENDS)('replicated on %s', (_name, makeBackend) => {
     }
   }, 60_000);
 
-  // Skipped until the destinations write `<table>_history` (another engineer is adding it).
-  test.skip('customer-instances-history-has-one-row-per-key-per-snapshot-date', async () => {
+  test('customer-instances-history-has-one-row-per-key-per-snapshot-date', async () => {
     const s = await sim({ now: NOW });
     const t = backend.target();
     const c = config(t, s.url, '    streams: [customer_instances]');

@@ -172,9 +172,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     );
   });
 
-  // Skipped until the destinations write `<table>_history` (CommitRequest.history, being built in
-  // parallel): today the table does not exist. Remove `.skip` when it lands.
-  test.skip('company_rollup history: one row per company per day across three simulated days', async () => {
+  test('company_rollup history: one row per company per day across three simulated days', async () => {
     const s = await sim('hist', noon('2026-11-10'));
     const t = backend.target();
     const c = config(t, s, ['streams: [company_rollup]']);
