@@ -4,7 +4,7 @@
  * repeating a request with a bad token, an unpaid plan or a too-long range only burns API runs.
  */
 import type { HttpResponse } from '../../src/core/contracts.js';
-import { SourceError } from '../../src/core/errors.js';
+import { ConfigError, SourceError } from '../../src/core/errors.js';
 
 /** Statuses the connector takes back from the HTTP client to explain itself. */
 export const SCARF_ERROR_STATUSES = [400, 401, 403, 404];
@@ -53,7 +53,10 @@ export function parseScarfError(text: string): { message: string; code?: string 
 }
 
 /** The SourceError for a non-2xx Scarf answer. */
-export async function scarfError(response: HttpResponse, info: ScarfRequestInfo): Promise<SourceError> {
+export async function scarfError(
+  response: HttpResponse,
+  info: ScarfRequestInfo,
+): Promise<SourceError | ConfigError> {
   const { status } = response;
   const { message, code } = parseScarfError(await readErrorBody(response.body));
   const said = `${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`;
@@ -78,6 +81,8 @@ export async function scarfError(response: HttpResponse, info: ScarfRequestInfo)
   } else {
     text = `Scarf rejected GET ${info.endpoint} ${range} (${said})`;
   }
+  // Not a fault of the request but of the account: a configuration problem the user must fix.
+  if (code === 'not-a-pro-member') return new ConfigError(text);
   return new SourceError(text, { status, code, url: info.endpoint, retryable: false });
 }
 

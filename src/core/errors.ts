@@ -46,6 +46,16 @@ export class SourceError extends ExportSyncError {
   }
 }
 
+/**
+ * `SourceError.details.code` a connector sets when the API refused a date range as too long
+ * (Scarf's `range-too-long`): the engine then splits the window in two and fetches each half.
+ */
+export const RANGE_TOO_LONG = 'range-too-long';
+
+export function isRangeTooLong(err: unknown): boolean {
+  return err instanceof SourceError && err.details.code === RANGE_TOO_LONG;
+}
+
 /** The source answered with data we cannot load safely (bad CSV structure, missing key). Not retryable. */
 export class DataError extends ExportSyncError {
   readonly kind = 'data';

@@ -18,8 +18,8 @@ import type {
   TableSchema,
   Window,
 } from '../core/contracts.js';
-import { DataError, ExportSyncError, errorMessage } from '../core/errors.js';
-import { isoDate } from '../core/time.js';
+import { DataError, ExportSyncError, errorMessage, isRangeTooLong } from '../core/errors.js';
+import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../core/time.js';
 import { RowMapper } from '../schema/mapper.js';
 import { advanceMark, planStream, type WindowPolicy } from './windows.js';
 
@@ -101,25 +101,39 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     });
     let committedSignature = signature(mapper.schema);
 
-    for (const window of plan.windows) {
+    const queue = [...plan.windows];
+    for (let window = queue.shift(); window; window = queue.shift()) {
       if (o.stopping()) {
         result.status = 'interrupted';
-        log.warn(
-          { done: result.windows, left: plan.windows.length - result.windows },
-          'stopping after signal',
-        );
+        log.warn({ done: result.windows, left: queue.length + 1 }, 'stopping after signal');
         break;
       }
       const fetchedAt = o.now();
-      const { commit, state: next } = await syncWindow(o, mapper, window, log, () => {
-        const schemaChanged = signature(mapper.schema) !== committedSignature;
-        return {
-          version: 1,
-          highWaterMark: advanceMark(state?.highWaterMark ?? null, window, fetchedAt),
-          schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
-          updatedAt: o.now().toISOString(),
-        };
-      });
+      const current = window;
+      let synced;
+      try {
+        synced = await syncWindow(o, mapper, current, log, () => {
+          const schemaChanged = signature(mapper.schema) !== committedSignature;
+          return {
+            version: 1,
+            highWaterMark: advanceMark(state?.highWaterMark ?? null, current, fetchedAt),
+            schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
+            updatedAt: o.now().toISOString(),
+          };
+        });
+      } catch (err) {
+        const halves = isRangeTooLong(err) ? splitWindow(current) : null;
+        if (!halves) throw err;
+        // The source refused the range as too long: fetch the two halves instead (each may split again).
+        log.warn(
+          { window: `${isoDate(current.from)}..${isoDate(current.to)}` },
+          'range too long, splitting window',
+        );
+        result.windowsPlanned += 1;
+        queue.unshift(...halves);
+        continue;
+      }
+      const { commit, state: next } = synced;
       state = next;
       committedSignature = signature(mapper.schema);
       result.windows += 1;
@@ -206,6 +220,17 @@ function fail(result: StreamResult, err: unknown, log: Logger, status: 'failed' 
   result.errorKind = err instanceof ExportSyncError ? err.kind : 'internal';
   log.error({ err: result.error, kind: result.errorKind }, 'stream failed');
   return result;
+}
+
+/** A window cut in two on a whole-day boundary, or null for a window of one day or less. */
+export function splitWindow(window: Window): [Window, Window] | null {
+  const days = Math.round((window.to.getTime() - window.from.getTime()) / DAY_MS);
+  if (days < 2) return null;
+  const middle = addDays(startOfUtcDay(window.from), Math.floor(days / 2));
+  return [
+    { from: window.from, to: middle },
+    { from: middle, to: window.to },
+  ];
 }
 
 function signature(schema: TableSchema): string {

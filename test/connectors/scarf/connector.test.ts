@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordBatch, Window } from '../../../src/core/contracts.js';
-import { SourceError } from '../../../src/core/errors.js';
+import { ConfigError, SourceError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { createHttpClient } from '../../../src/http/client.js';
 import {
@@ -63,13 +63,16 @@ function expected(s: ScarfSimulator, startDate: string, endDate: string): unknow
   return [...s.rows(startDate, endDate)].slice(1).map((r) => r.map((v) => (v === '' ? null : v)));
 }
 
-async function failure(p: Promise<unknown>): Promise<SourceError> {
+async function failure<E extends Error = SourceError>(
+  p: Promise<unknown>,
+  kind: new (...args: never[]) => E = SourceError as never,
+): Promise<E> {
   const err = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(SourceError);
-  return err as SourceError;
+  expect(err).toBeInstanceOf(kind);
+  return err as E;
 }
 
 describe('scarf connector: events stream', () => {
@@ -193,9 +196,10 @@ describe('scarf connector: errors', () => {
 
   it('explains that raw exports need a paid plan (403 not-a-pro-member)', async () => {
     const { stream, ctx } = await setup({ owners: [], ineligibleOwners: ['acme'] });
-    const err = await failure(collect(stream.read(window('2026-11-01', '2026-11-02'), ctx)));
+    const err = await failure(collect(stream.read(window('2026-11-01', '2026-11-02'), ctx)), ConfigError);
     expect(err.message).toContain("Scarf refused raw event exports for owner 'acme' (403 not-a-pro-member");
     expect(err.message).toContain('need a paid Scarf plan');
+    expect(err).toBeInstanceOf(ConfigError); // the account, not the request: a configuration problem
     expect(err.retryable).toBe(false);
   });
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RecordBatch, StreamDefinition, Window } from '../../../src/core/contracts.js';
-import { DataError, SourceError } from '../../../src/core/errors.js';
+import { ConfigError, DataError, SourceError } from '../../../src/core/errors.js';
 import { silentLogger } from '../../../src/core/log.js';
 import { createHttpClient } from '../../../src/http/client.js';
 import { createScarfSource, scarfSourceSchema } from '../../../connectors/scarf/index.js';
@@ -301,7 +301,7 @@ describe('scarf connector: company_rollup stream', () => {
     sim.queueFaults([{ kind: 'status', status: 403, body: '{"message":"no","code":"not-a-pro-member"}' }]);
     const err = await failure(
       objects(stream('company_rollup').read(window('2026-11-10', '2026-11-11'), ctx)),
-      SourceError,
+      ConfigError,
     );
     expect(err.message).toContain('paid');
     expect(err.retryable).toBe(false);
