@@ -4,6 +4,7 @@
  * 4 locked by another run · 130 interrupted (stopped by a signal after committing).
  */
 import { Command } from 'commander';
+import { EXIT } from './core/errors.js';
 import { checkCommand } from './commands/check.js';
 import { exitCodeFor, loadContext } from './commands/context.js';
 import { planCommand } from './commands/plan.js';
@@ -82,6 +83,17 @@ async function main(argv: string[]): Promise<number> {
     return exitCodeFor(err);
   }
   return exitCode;
+}
+
+// Every command stops on SIGTERM/SIGINT (in a container the CLI is PID 1, which ignores signals it
+// has no handler for). `run` installs its own handlers to finish the window in flight first; this
+// default only acts when no command-specific handler is listening.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (process.listenerCount(signal) > 1) return;
+    process.stderr.write(`exportsync: stopped by ${signal}\n`);
+    process.exit(EXIT.interrupted);
+  });
 }
 
 main(process.argv).then(
