@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { sourceCommonFields } from '../../src/config/source-common.js';
 
 /** Every stream the Scarf connector has, in the order `Source.streams` lists them. */
-export const SCARF_STREAMS = ['events', 'aggregates', 'company_rollup', 'company_events'] as const;
+export const SCARF_STREAMS = [
+  'events',
+  'aggregates',
+  'company_rollup',
+  'company_events',
+  'pixel_events',
+] as const;
 
 /**
  * Streams synced when a source omits `streams`: only `events`. Every Scarf call costs the user

@@ -52,28 +52,65 @@ export async function* readEventsCsv(
   yield* readCsv(response.body, { batchRows: ctx.batchRows, stream });
 }
 
+/** Stream `events`: package events of the whole owner. */
 export function eventsStream(e: ScarfEndpoint): StreamDefinition {
-  const path = `/v2/packages/${encodeURIComponent(e.owner)}/events`;
+  return csvEventStream(e, { name: 'events', path: `/v2/packages/${encodeURIComponent(e.owner)}/events` });
+}
+
+/**
+ * Stream `pixel_events`: tracking-pixel views, `GET /v2/tracking-pixels/{owner}/events` (the
+ * notes' `exportEntityTrackingPixelEvents`; same CSV columns as package events [C], parameters
+ * presumed the same [I]). Same table shape as `events`, plus `entity_kind = 'tracking-pixel'`, so
+ * the two tables can be UNIONed without losing where a row came from.
+ */
+export function pixelEventsStream(e: ScarfEndpoint): StreamDefinition {
+  return csvEventStream(e, {
+    name: 'pixel_events',
+    path: `/v2/tracking-pixels/${encodeURIComponent(e.owner)}/events`,
+    entityKind: 'tracking-pixel',
+  });
+}
+
+export const ENTITY_KIND_COLUMN = {
+  name: 'entity_kind',
+  type: 'string',
+  description: "What the event is about: 'tracking-pixel' (added by exportsync, not a Scarf column).",
+} as const;
+
+function csvEventStream(
+  e: ScarfEndpoint,
+  o: { name: string; path: string; entityKind?: string },
+): StreamDefinition {
+  const { name, path, entityKind } = o;
   return {
-    name: 'events',
+    name,
     primaryKey: ['id'],
     cursorField: 'time',
     windowDays: e.windowDays,
     writeMode: 'merge',
-    columns: SCARF_EVENT_COLUMNS,
+    columns: entityKind ? [...SCARF_EVENT_COLUMNS, ENTITY_KIND_COLUMN] : SCARF_EVENT_COLUMNS,
     dynamicColumns: true,
     async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
       for (const range of dayRanges(window, e.windowDays)) {
         const log = ctx.log.child({ start_date: range.startDate, end_date: range.endDate });
-        log.debug({}, 'requesting scarf events');
+        log.debug({}, `requesting scarf ${name}`);
         let rows = 0;
-        for await (const batch of readEventsCsv(e, path, range, ctx, 'events')) {
+        for await (const batch of readEventsCsv(e, path, range, ctx, name)) {
           rows += batch.records.length;
-          yield batch;
+          yield entityKind ? withEntityKind(batch, entityKind) : batch;
         }
-        log.debug({ rows }, 'scarf events read');
+        log.debug({ rows }, `scarf ${name} read`);
       }
     },
     describe: (window: Window) => describeRanges(path, dayRanges(window, e.windowDays), e.windowDays),
   };
+}
+
+/** The batch with one more field, `entity_kind`, on every record (rejects stay as they are). */
+function withEntityKind(batch: RecordBatch, kind: string): RecordBatch {
+  for (const record of batch.records) {
+    while (record.length < batch.fields.length) record.push(null);
+    record.push(kind);
+  }
+  return { ...batch, fields: [...batch.fields, ENTITY_KIND_COLUMN.name] };
 }

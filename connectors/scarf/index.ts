@@ -11,7 +11,7 @@ import { aggregatesStream } from './aggregates.js';
 import { companyEventsStream } from './company-events.js';
 import { companyRollupStream } from './company-rollup.js';
 import { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
-import { endpointOf, eventsStream } from './events.js';
+import { endpointOf, eventsStream, pixelEventsStream } from './events.js';
 import { scarfGet } from './request.js';
 
 export { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
@@ -33,6 +33,7 @@ export function createScarfSource(config: ScarfSourceConfig): Source {
         domains: config.company_domains ?? [],
         maxCompanies: config.max_companies,
       }),
+      pixelEventsStream(e),
     ],
     /** Today's one-day events export: proves the token, the owner and the plan; reads only the header. */
     async check(ctx: ReadContext): Promise<CheckVerdict> {

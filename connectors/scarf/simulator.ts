@@ -79,6 +79,8 @@ export interface ScarfSimulator {
   rollup(): string[][];
   /** The rows `/v2/companies/{owner}/{domain}/events` returns now, header first. */
   companyEvents(domain: string, startDate: string, endDate: string): Generator<string[]>;
+  /** The rows `/v2/tracking-pixels/{owner}/events` returns now, header first. */
+  pixelEvents(startDate: string, endDate: string): Generator<string[]>;
   close(): Promise<void>;
 }
 
@@ -144,8 +146,12 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
   };
 
   /** Routes the simulator serves; `owner` is checked for all, dates for those with `dated`. */
-  const ROUTES: Array<{ re: RegExp; kind: 'events' | 'aggregates' | 'rollup' | 'company-events' }> = [
+  const ROUTES: Array<{
+    re: RegExp;
+    kind: 'events' | 'pixel-events' | 'aggregates' | 'rollup' | 'company-events';
+  }> = [
     { re: /^\/v2\/packages\/([^/]+)\/events$/, kind: 'events' },
+    { re: /^\/v2\/tracking-pixels\/([^/]+)\/events$/, kind: 'pixel-events' },
     { re: /^\/v2\/packages\/([^/]+)\/aggregates$/, kind: 'aggregates' },
     { re: /^\/v2\/packages\/([^/]+)\/company-rollup$/, kind: 'rollup' },
     { re: /^\/v2\/companies\/([^/]+)\/([^/]+)\/events$/, kind: 'company-events' },
@@ -277,6 +283,20 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
         `${owner}-${domain}-events-${startDate}-${endDate}.csv`,
       );
     }
+    if (route.kind === 'pixel-events') {
+      const lines = (function* () {
+        for (const fields of pixelRows(startDate, endDate)) yield csvLine(fields);
+      })();
+      return stream(
+        res,
+        entry,
+        lines,
+        1,
+        fault,
+        'text/csv',
+        `${owner}-pixel-events-${startDate}-${endDate}.csv`,
+      );
+    }
     const lines = (function* () {
       for (const fields of rows(startDate, endDate)) yield csvLine(fields);
     })();
@@ -292,6 +312,28 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     const today = isoDate(clock().now);
     for (let d = new Date(`${startDate}T00:00:00Z`); isoDate(d) <= endDate; d = addDays(d, 1)) {
       yield* aggregateRows(data.seed, isoDate(d), breakdown, today);
+    }
+  }
+
+  /**
+   * Pixel views of [startDate, endDate], header first: the package-event generator's rows turned
+   * into pixel fetches (own ids, `type` pixel-fetch, `pixel` set, no package or version).
+   */
+  function* pixelRows(startDate: string, endDate: string): Generator<string[]> {
+    const it = rows(startDate, endDate);
+    const header = it.next();
+    if (header.done) return;
+    const cols = header.value;
+    yield cols;
+    const at = (name: string) => cols.indexOf(name);
+    for (const fields of it) {
+      const f = [...fields];
+      f[at('id')] = `px-${f[at('id')]}`;
+      f[at('type')] = 'pixel-fetch';
+      f[at('pixel')] = 'docs-pixel';
+      f[at('package')] = '';
+      f[at('version')] = '';
+      yield f;
     }
   }
 
@@ -423,6 +465,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     aggregates,
     rollup: () => rollupRows(data.seed, isoDate(clock().now)),
     companyEvents: companyEventRows,
+    pixelEvents: pixelRows,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -87,6 +87,7 @@ describe('scarf config', () => {
       'aggregates',
       'company_rollup',
       'company_events',
+      'pixel_events',
     ]);
   });
 
