@@ -7,8 +7,9 @@
 import { z } from 'zod';
 import { scarfSourceSchema } from '../../connectors/scarf/config.js';
 import { replicatedSourceSchema } from '../../connectors/replicated/config.js';
+import { marketplaceSourceSchema } from '../../connectors/marketplace/config.js';
 
-export const SOURCE_SCHEMAS = [scarfSourceSchema, replicatedSourceSchema] as const;
+export const SOURCE_SCHEMAS = [scarfSourceSchema, replicatedSourceSchema, marketplaceSourceSchema] as const;
 
 /** One `sources[]` entry, whatever its connector. */
 export const sourceSchema = z.discriminatedUnion('type', SOURCE_SCHEMAS);

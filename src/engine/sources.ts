@@ -8,6 +8,7 @@ import type { Config } from '../config/load.js';
 import { resolveSourceSettings } from '../config/load.js';
 import { scarfConnector } from '../../connectors/scarf/index.js';
 import { replicatedConnector } from '../../connectors/replicated/index.js';
+import { marketplaceConnector } from '../../connectors/marketplace/index.js';
 
 export interface ConnectorModule<C = never> {
   type: string;
@@ -18,6 +19,7 @@ export interface ConnectorModule<C = never> {
 const CONNECTORS: Record<string, ConnectorModule<never>> = {
   scarf: scarfConnector as unknown as ConnectorModule<never>,
   replicated: replicatedConnector as unknown as ConnectorModule<never>,
+  marketplace: marketplaceConnector as unknown as ConnectorModule<never>,
 };
 
 export interface SelectedStream {

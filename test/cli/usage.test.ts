@@ -96,7 +96,7 @@ describe.concurrent('usage', () => {
       `exportsync: invalid configuration (${path})\n` +
         '  - destination.url: required\n' +
         '  - sync.backfil_days: unknown key (did you mean backfill_days?)\n' +
-        '  - sources[0].type: must be one of: scarf, replicated\n',
+        '  - sources[0].type: must be one of: scarf, replicated, marketplace\n',
     );
   });
 

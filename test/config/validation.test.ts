@@ -59,7 +59,7 @@ describe('config validation', () => {
 
   it('lists-the-known-source-types-for-an-unknown-one', () => {
     const err = configErrorOf('destination: {type: duckdb}\nsources:\n  - type: scarff\n    owner: a\n');
-    expect(err.issues).toEqual(['sources[0].type: must be one of: scarf, replicated']);
+    expect(err.issues).toEqual(['sources[0].type: must be one of: scarf, replicated, marketplace']);
   });
 
   it('rejects-an-unknown-key-by-its-full-path-and-suggests-the-closest', () => {

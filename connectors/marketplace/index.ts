@@ -1,0 +1,189 @@
+/**
+ * The marketplace analytics connector (issue 5; seed 002; source-apis.md §3). No public HTTP API
+ * is documented, so the contract is OUR design (README "HTTP contract"), with base URL and path
+ * configurable: one stream per dataset, one request per window,
+ *   GET {base_url}{export_path}?dataset=<name>&start_date=D1&end_date=D2&format=csv|json
+ * with INCLUSIVE dates: the half-open window [from, to) is asked as from's day .. the day before
+ * `to` (asking `to` itself would read a day twice, which doubles rows in replace_window streams).
+ * Windows reaching before the 24-month retention edge are clamped to it (one warning per stream
+ * and run): the source has deleted that data and refuses (400) ranges starting earlier.
+ * Exports over the source's limit answer 202 and go through export-job.ts.
+ */
+import type {
+  CheckVerdict,
+  HttpResponse,
+  ReadContext,
+  RecordBatch,
+  Source,
+  StreamDefinition,
+  Window,
+} from '../../src/core/contracts.js';
+import { errorMessage, SourceError } from '../../src/core/errors.js';
+import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
+import { readCsv } from '../../src/http/csv.js';
+import { readJsonArray } from '../../src/http/json.js';
+import { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
+import { DATASETS, type DatasetSpec } from './dictionary.js';
+import { MARKETPLACE_ERROR_STATUSES, marketplaceError } from './errors.js';
+import { awaitJob, readJson, ticketOf } from './export-job.js';
+import { retentionEdge } from './retention.js';
+
+export { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
+
+/** Inclusive dates of a half-open window, its start clamped to `edge`; null when nothing is left. */
+export function exportRange(
+  window: Window,
+  edge: Date,
+): { start: string; end: string; lost?: { from: string; to: string } } | null {
+  const from = startOfUtcDay(window.from);
+  const lastDay = startOfUtcDay(new Date(Math.max(window.to.getTime() - 1, from.getTime())));
+  const end = isoDate(lastDay);
+  if (from >= edge) return { start: isoDate(from), end };
+  const lost = { from: isoDate(from), to: isoDate(lastDay < edge ? lastDay : addDays(edge, -1)) };
+  if (lastDay < edge) return null;
+  return { start: isoDate(edge), end, lost };
+}
+
+export interface MarketplaceOptions {
+  /** Clock for the retention edge (default: the real clock). */
+  now?: () => Date;
+}
+
+export function createMarketplaceSource(
+  config: MarketplaceSourceConfig,
+  options: MarketplaceOptions = {},
+): Source {
+  const baseUrl = config.base_url.replace(/\/+$/, '');
+  const now = options.now ?? (() => new Date());
+  const headers = {
+    Authorization: `Bearer ${config.token}`,
+    Accept: config.format === 'csv' ? 'text/csv' : 'application/json',
+  };
+
+  function query(dataset: string, start: string, end: string): string {
+    return new URLSearchParams({
+      dataset,
+      start_date: start,
+      end_date: end,
+      format: config.format,
+    }).toString();
+  }
+
+  /** The export body for one range, through the async job path when the source answers 202. */
+  async function exportBody(
+    dataset: string,
+    start: string,
+    end: string,
+    ctx: ReadContext,
+  ): Promise<HttpResponse> {
+    const target = `${config.export_path}?${query(dataset, start, end)}`;
+    let failure = '';
+    for (let submit = 1; submit <= 2; submit++) {
+      const response = await ctx.http.get(`${baseUrl}${target}`, {
+        headers,
+        signal: ctx.signal,
+        acceptStatus: MARKETPLACE_ERROR_STATUSES,
+      });
+      if (response.status >= 400)
+        throw await marketplaceError(response, { dataset, role: config.role, target });
+      if (response.status !== 202) return response;
+      const ticket = ticketOf(await readJson(response, '202 answer'), dataset);
+      ctx.log.info({ dataset, job: ticket.job_id }, 'export is asynchronous, polling job');
+      const outcome = await awaitJob(ticket, ctx, { headers, maxPolls: config.max_job_polls, dataset });
+      if (outcome.ok) return outcome.response;
+      failure = outcome.reason;
+      ctx.log.warn({ dataset, reason: failure, submit }, 'export job did not complete');
+    }
+    throw new SourceError(`marketplace export of '${dataset}' ${start}..${end} failed twice (${failure})`, {
+      retryable: false,
+    });
+  }
+
+  function stream(spec: DatasetSpec): StreamDefinition {
+    let warned = false;
+    return {
+      name: spec.name,
+      primaryKey: spec.key,
+      cursorField: spec.cursor,
+      windowDays: config.window_days ?? 7,
+      writeMode: spec.writeMode,
+      columns: spec.columns,
+      dynamicColumns: true,
+      async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
+        const edge = retentionEdge(now());
+        const range = exportRange(window, edge);
+        const lost = range
+          ? range.lost
+          : {
+              from: isoDate(window.from),
+              to: isoDate(addDays(startOfUtcDay(new Date(window.to.getTime() - 1)), 0)),
+            };
+        if (lost && !warned) {
+          warned = true;
+          ctx.log.warn(
+            { dataset: spec.name, lost_from: lost.from, lost_to: lost.to, retention_edge: isoDate(edge) },
+            `data from ${lost.from} to before ${isoDate(edge)} is past the 24-month retention and deleted at the source; reading from ${isoDate(edge)}`,
+          );
+        }
+        if (!range) return;
+        const response = await exportBody(spec.name, range.start, range.end, ctx);
+        const type = response.headers.get('content-type') ?? '';
+        const csv = /csv/i.test(type) || (config.format === 'csv' && !/json/i.test(type));
+        const opts = { batchRows: ctx.batchRows, stream: spec.name };
+        let rows = 0;
+        for await (const batch of csv ? readCsv(response.body, opts) : readJsonArray(response.body, opts)) {
+          rows += batch.records.length;
+          yield batch;
+        }
+        ctx.log.debug(
+          { dataset: spec.name, start: range.start, end: range.end, rows },
+          'marketplace export read',
+        );
+      },
+      describe(window: Window): string {
+        const edge = retentionEdge(now());
+        const range = exportRange(window, edge);
+        if (!range) {
+          return `nothing: ${isoDate(window.from)}..${isoDate(addDays(window.to, -1))} is past the 24-month retention (deleted at the source; earliest ${isoDate(edge)})`;
+        }
+        const get = `GET ${config.export_path}?${query(spec.name, range.start, range.end)}`;
+        return range.lost
+          ? `${get} (clamped: ${range.lost.from}..${range.lost.to} is past the 24-month retention, deleted at the source)`
+          : get;
+      },
+    };
+  }
+
+  const visible = DATASETS.filter((d) => config.role === 'admin' || d.access !== 'admin');
+  return {
+    name: config.name ?? 'marketplace',
+    type: 'marketplace',
+    streams: visible.map(stream),
+    /** Today's install events: proves the URL, the path and the token; reads at most 4 KiB. */
+    async check(ctx: ReadContext): Promise<CheckVerdict> {
+      const target = `marketplace (${config.role})`;
+      const today = isoDate(now());
+      try {
+        const response = await exportBody('install_events', today, today, ctx);
+        let size = 0;
+        for await (const chunk of response.body) {
+          size += chunk.byteLength;
+          if (size > 4096) break;
+        }
+        return {
+          target,
+          ok: true,
+          message: `export endpoint reachable (${response.headers.get('content-type') ?? 'no content-type'})`,
+        };
+      } catch (err) {
+        return { target, ok: false, message: errorMessage(err) };
+      }
+    },
+  };
+}
+
+export const marketplaceConnector = {
+  type: 'marketplace',
+  configSchema: marketplaceSourceSchema,
+  create: (config: MarketplaceSourceConfig) => createMarketplaceSource(config),
+} as const;
