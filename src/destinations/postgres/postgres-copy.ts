@@ -4,8 +4,6 @@
  * are plain characters. Getting the quoting wrong turns '' into NULL, splits a value with a
  * newline into two rows, or ends the data early at a `\.` line.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import type { Row } from '../../core/contracts.js';
@@ -36,14 +34,60 @@ export function* csvChunks(rows: Row[], width: number, rowsPerChunk = 1000): Gen
   }
 }
 
-/** Streams `rows` into `table (columnsSql)` with backpressure; resolves with the row count. */
-export async function copyRows(
-  client: pg.PoolClient,
-  copySql: string,
-  rows: Row[],
-  width: number,
-): Promise<number> {
-  const stream = client.query(pgCopy.from(copySql));
-  await pipeline(Readable.from(csvChunks(rows, width), { objectMode: false }), stream);
-  return stream.rowCount;
+/**
+ * One COPY FROM STDIN kept open across many `write`s, so Node encodes and parses the next batch
+ * while Postgres ingests the previous one. `write` resolves once the chunk is handed to the socket
+ * (waiting only on backpressure), not when the server has stored it; `end` finishes the COPY and
+ * resolves with the server's row count. A server error (bad value, lost connection) is kept and
+ * thrown by the next `write` or by `end`, so it still fails the load: if it were dropped, rows
+ * would silently be missing from the window. After an error nothing more may be sent on the
+ * stream (pg-copy-streams has let go of the connection), so the writer refuses to.
+ */
+export class CopyWriter {
+  private readonly stream: ReturnType<typeof pgCopy.from>;
+  private failure: Error | undefined;
+  private readonly failed: Promise<never>;
+  private ended = false;
+
+  constructor(
+    client: pg.PoolClient,
+    copySql: string,
+    readonly width: number,
+  ) {
+    this.stream = client.query(pgCopy.from(copySql));
+    this.failed = new Promise<never>((_, reject) => {
+      this.stream.on('error', (err: Error) => {
+        this.failure ??= err;
+        reject(err);
+      });
+    });
+    this.failed.catch(() => undefined); // observed through `failure`, never unhandled
+  }
+
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Sends `rows` padded to `width`; waits only while the socket is full. */
+  async write(rows: Row[]): Promise<void> {
+    for (const chunk of csvChunks(rows, this.width)) {
+      if (this.failure) throw this.failure;
+      if (!this.stream.write(chunk)) {
+        await Promise.race([new Promise<void>((r) => this.stream.once('drain', r)), this.failed]);
+      }
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  /** Ends the COPY and waits for the server to confirm it; resolves with its row count. */
+  async end(): Promise<number> {
+    if (this.failure) throw this.failure;
+    if (!this.ended) {
+      this.ended = true;
+      const finished = new Promise<void>((r) => this.stream.once('finish', r));
+      this.stream.end();
+      await Promise.race([finished, this.failed]);
+    }
+    return this.stream.rowCount;
+  }
 }

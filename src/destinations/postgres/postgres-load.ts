@@ -19,7 +19,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { readTable } from './postgres-catalog.js';
-import { copyRows } from './postgres-copy.js';
+import { CopyWriter } from './postgres-copy.js';
 import { classifyPgError } from './postgres-errors.js';
 import {
   columnList,
@@ -45,6 +45,9 @@ export class PostgresLoad implements Load {
   private readonly staging: string;
   private stagedColumns: ColumnSpec[] = [];
   private staged = 0;
+  /** The load's open COPY into staging (one per load; reopened only when the schema changes). */
+  private copy: CopyWriter | undefined;
+  private copySql = '';
   private done = false;
   private broken: Error | undefined;
   private readonly onClientError = (err: Error) => {
@@ -97,12 +100,31 @@ export class PostgresLoad implements Load {
     }
     await this.followSchema(schema);
     if (rows.length === 0) return;
-    const sql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
-    try {
-      this.staged += await copyRows(this.client, sql, rows, width);
-    } catch (err) {
-      throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, sql);
+    if (!this.copy) {
+      this.copySql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
+      this.copy = new CopyWriter(this.client, this.copySql, width);
     }
+    try {
+      await this.copy.write(rows);
+    } catch (err) {
+      throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
+    }
+  }
+
+  /**
+   * Ends the open COPY and counts its rows; throws its error (the window then fails). Must run
+   * before any other statement on the connection: pg queues them behind the COPY, which only
+   * ends here, so a statement awaited while it is open would wait forever.
+   */
+  private async endCopy(): Promise<void> {
+    const copy = this.copy;
+    if (!copy) return;
+    try {
+      this.staged += await copy.end();
+    } catch (err) {
+      throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
+    }
+    this.copy = undefined;
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -115,6 +137,7 @@ export class PostgresLoad implements Load {
       );
     }
     await this.followSchema(schema);
+    await this.endCopy();
     const client = this.client;
     const target = qualified(this.schemaName, schema.table);
     const cursorType =
@@ -222,6 +245,9 @@ export class PostgresLoad implements Load {
 
   async abort(): Promise<void> {
     if (this.done) return;
+    // a healthy COPY is ended so the connection can take the DROP; a failed one already let go
+    if (this.copy && !this.copy.error) await this.copy.end().catch(() => undefined);
+    this.copy = undefined;
     await this.dropStaging();
   }
 
@@ -293,6 +319,7 @@ export class PostgresLoad implements Load {
         `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
       );
     }
+    if (statements.length > 0) await this.endCopy(); // new columns need a new COPY column list
     for (const sql of statements) {
       try {
         await this.client.query(sql);
@@ -307,6 +334,8 @@ export class PostgresLoad implements Load {
     if (this.done)
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
     if (this.broken) throw classifyPgError(this.broken, `load of ${this.request.streamKey}`);
+    const copyError = this.copy?.error;
+    if (copyError) throw classifyPgError(copyError, `staging rows of ${this.request.streamKey}`, this.copySql);
   }
 
   private async dropStaging(): Promise<void> {
