@@ -46,6 +46,8 @@ export interface MarketplaceSimulatorOptions
   jobRetryAfter?: string;
   /** The next this-many jobs end `failed` instead of `done`. */
   failJobs?: number;
+  /** The next this-many jobs answer 410 (expired) to their first status poll. */
+  expireJobs?: number;
   /** Datasets answering 403 whatever the role (a permission revoked upstream). */
   forbidden?: string[];
 }
@@ -63,6 +65,7 @@ interface Job {
   id: string;
   polls: number;
   fails: boolean;
+  expires: boolean;
   rows: () => Generator<string>;
   csv: boolean;
 }
@@ -75,7 +78,10 @@ export interface MarketplaceSimulator {
     settings: Partial<MarketplaceDataOptions> &
       Partial<ScarfFaultPolicy> &
       Partial<
-        Pick<MarketplaceSimulatorOptions, 'asyncThreshold' | 'failJobs' | 'forbidden' | 'jobPendingPolls'>
+        Pick<
+          MarketplaceSimulatorOptions,
+          'asyncThreshold' | 'failJobs' | 'expireJobs' | 'forbidden' | 'jobPendingPolls'
+        >
       >,
   ): void;
   queueFaults(list: Array<ScarfFault | null>): void;
@@ -99,6 +105,7 @@ export async function startMarketplaceSimulator(
     asyncThreshold: options.asyncThreshold ?? 100_000,
     jobPendingPolls: options.jobPendingPolls ?? 1,
     failJobs: options.failJobs ?? 0,
+    expireJobs: options.expireJobs ?? 0,
     forbidden: options.forbidden ?? [],
   };
   const picker = new FaultPicker({
@@ -181,6 +188,7 @@ export async function startMarketplaceSimulator(
       if (!job) return sendJson(res, entry, 404, { error: 'job not found or expired' });
       if (jobMatch[2]) return stream(res, entry, job.rows(), null, job.csv);
       job.polls++;
+      if (job.expires) return sendJson(res, entry, 410, { error: `job ${job.id} expired` });
       if (job.polls <= s.jobPendingPolls) {
         return sendJson(
           res,
@@ -250,7 +258,9 @@ export async function startMarketplaceSimulator(
       const id = `job-${++jobCount}`;
       const fails = s.failJobs > 0;
       if (fails) s.failJobs--;
-      jobs.set(id, { id, polls: 0, fails, rows: make, csv });
+      const expires = !fails && s.expireJobs > 0;
+      if (expires) s.expireJobs--;
+      jobs.set(id, { id, polls: 0, fails, expires, rows: make, csv });
       return sendJson(res, entry, 202, { job_id: id, status_url: `${origin}${JOBS_PATH}/${id}` });
     }
     return stream(res, entry, make(), fault, csv);

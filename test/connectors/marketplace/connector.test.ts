@@ -117,6 +117,16 @@ describe('requests', () => {
   });
 });
 
+describe('check', () => {
+  it('check-passes-with-the-right-token-and-fails-with-a-wrong-one-naming-the-fix', async () => {
+    const s = await start();
+    expect((await sourceFor(s, {}, NOW).check(context())).ok).toBe(true);
+    const bad = await sourceFor(s, { token: 'wrong' }, NOW).check(context());
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toContain('rejected the token');
+  });
+});
+
 describe('errors', () => {
   it('a-403-on-a-dataset-is-a-permanent-error-naming-the-dataset-and-the-role', async () => {
     const s = await start({ forbidden: ['geographic_summary'] });
@@ -242,6 +252,15 @@ describe('async export', () => {
     expect(err).toBeInstanceOf(SourceError);
     expect((err as Error).message).toContain('failed twice');
     expect((err as Error).message).toContain('export worker crashed');
+  });
+
+  it('an-expired-job-is-submitted-once-more', async () => {
+    const s = await start({ asyncThreshold: 10, expireJobs: 1 });
+    const rows = await records(
+      streamOf(sourceFor(s, {}, NOW), 'install_events').read(window('2026-11-01', '2026-11-08'), context()),
+    );
+    expect(canon(rows)).toEqual(canon(s.rows('install_events', '2026-11-01', '2026-11-07')));
+    expect(s.requests.map((r) => r.status)).toEqual([202, 410, 202, 200, 200, 200]);
   });
 
   it('a-job-pending-past-max-job-polls-fails-instead-of-waiting-forever', async () => {
