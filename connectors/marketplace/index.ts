@@ -30,18 +30,21 @@ import { retentionEdge } from './retention.js';
 
 export { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
 
-/** Inclusive dates of a half-open window, its start clamped to `edge`; null when nothing is left. */
-export function exportRange(
-  window: Window,
-  edge: Date,
-): { start: string; end: string; lost?: { from: string; to: string } } | null {
+export interface ExportRange {
+  /** Inclusive dates to ask for; null when the whole window is past the retention edge. */
+  request: { start: string; end: string } | null;
+  /** Inclusive days of the window the source no longer holds. */
+  lost?: { from: string; to: string };
+}
+
+/** Inclusive dates of a half-open window, its start clamped to the retention `edge`. */
+export function exportRange(window: Window, edge: Date): ExportRange {
   const from = startOfUtcDay(window.from);
   const lastDay = startOfUtcDay(new Date(Math.max(window.to.getTime() - 1, from.getTime())));
   const end = isoDate(lastDay);
-  if (from >= edge) return { start: isoDate(from), end };
+  if (from >= edge) return { request: { start: isoDate(from), end } };
   const lost = { from: isoDate(from), to: isoDate(lastDay < edge ? lastDay : addDays(edge, -1)) };
-  if (lastDay < edge) return null;
-  return { start: isoDate(edge), end, lost };
+  return { request: lastDay < edge ? null : { start: isoDate(edge), end }, lost };
 }
 
 export interface MarketplaceOptions {
@@ -111,13 +114,7 @@ export function createMarketplaceSource(
       dynamicColumns: true,
       async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
         const edge = retentionEdge(now());
-        const range = exportRange(window, edge);
-        const lost = range
-          ? range.lost
-          : {
-              from: isoDate(window.from),
-              to: isoDate(addDays(startOfUtcDay(new Date(window.to.getTime() - 1)), 0)),
-            };
+        const { request: range, lost } = exportRange(window, edge);
         if (lost && !warned) {
           warned = true;
           ctx.log.warn(
@@ -142,13 +139,13 @@ export function createMarketplaceSource(
       },
       describe(window: Window): string {
         const edge = retentionEdge(now());
-        const range = exportRange(window, edge);
+        const { request: range, lost } = exportRange(window, edge);
         if (!range) {
-          return `nothing: ${isoDate(window.from)}..${isoDate(addDays(window.to, -1))} is past the 24-month retention (deleted at the source; earliest ${isoDate(edge)})`;
+          return `nothing: ${isoDate(window.from)}..${isoDate(addDays(window.to, -1))} is past the 24-month retention (deleted at the source; earliest ${isoDate(edge)}; ×0 requests)`;
         }
         const get = `GET ${config.export_path}?${query(spec.name, range.start, range.end)}`;
-        return range.lost
-          ? `${get} (clamped: ${range.lost.from}..${range.lost.to} is past the 24-month retention, deleted at the source)`
+        return lost
+          ? `${get} (clamped: ${lost.from}..${lost.to} is past the 24-month retention, deleted at the source)`
           : get;
       },
     };

@@ -286,7 +286,9 @@ export async function startMarketplaceSimulator(
       chunk += piece;
       n++;
       if (n === cutAt && fault?.kind === 'truncate') {
-        res.write(chunk);
+        // wait until the bytes are on the socket: the client must see headers and rows, then a cut
+        await new Promise<void>((r) => res.write(chunk, () => r()));
+        await sleep(20);
         return void res.socket?.destroy();
       }
       if (n === cutAt && fault?.kind === 'stall') {

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
+  faults,
   startMarketplaceSimulator,
   type MarketplaceSimulator,
 } from '../../connectors/marketplace/simulator.js';
@@ -79,6 +80,16 @@ describe.each(BACKENDS)('marketplace on %s', (_name, makeBackend) => {
     const third = await runOnce(c);
     expect(third.status).toBe('ok');
     expect(await installs(t)).toEqual(truth());
+  });
+
+  test('a-body-cut-midway-restarts-the-window-and-loads-it-exactly-once', async () => {
+    const s = await sim();
+    s.queueFaults([faults.truncate(5)]);
+    const t = backend.target();
+    const summary = await runOnce(config(t, s.url, '{ backfill_days: 5 }', '    streams: [install_events]'));
+    expect(summary.status).toBe('ok');
+    expect(s.requests[0]!.fault).toBe('truncate after 5 rows');
+    expect(await installs(t)).toEqual(sorted(s.rows('install_events', dayOf(-4), dayOf(0)).map(installKey)));
   });
 
   test('a-publisher-run-with-one-dataset-forbidden-commits-the-others-and-ends-partial', async () => {

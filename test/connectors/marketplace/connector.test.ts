@@ -106,6 +106,16 @@ describe('requests', () => {
     }
   });
 
+  it('a-body-cut-midway-is-a-retryable-source-error-so-the-engine-refetches-the-window', async () => {
+    const s = await start();
+    s.queueFaults([faults.truncate(3)]);
+    const err = await records(
+      streamOf(sourceFor(s, {}, NOW), 'install_events').read(window('2026-11-01', '2026-11-08'), context()),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).retryable).toBe(true);
+  });
+
   it('a-5xx-is-retried-by-the-http-client-and-the-window-completes', async () => {
     const s = await start();
     s.queueFaults([faults.serverError(503)]);
@@ -215,7 +225,10 @@ describe('retention', () => {
     expect(installs.describe(window('2024-05-01', '2024-05-08'))).toContain(
       'nothing: 2024-05-01..2024-05-07 is past the 24-month retention',
     );
-    expect(exportRange(window('2024-05-01', '2024-05-08'), day('2024-11-25'))).toBeNull();
+    expect(exportRange(window('2024-05-01', '2024-05-08'), day('2024-11-25'))).toEqual({
+      request: null,
+      lost: { from: '2024-05-01', to: '2024-05-07' },
+    });
   });
 });
 
