@@ -92,6 +92,34 @@ describe.each(BACKENDS)('marketplace on %s', (_name, makeBackend) => {
     expect(await installs(t)).toEqual(sorted(s.rows('install_events', dayOf(-4), dayOf(0)).map(installKey)));
   });
 
+  test('an-async-export-is-polled-downloaded-and-loaded-and-a-job-failing-twice-fails-only-its-stream', async () => {
+    // adoption has 6 rows a day (never async); installs ~100 a day (always async)
+    const s = await sim({ asyncThreshold: 20, jobPendingPolls: 1, installsPerDay: 50 });
+    const t = backend.target();
+    const c = config(
+      t,
+      s.url,
+      '{ backfill_days: 3 }',
+      '    streams: [install_events, version_adoption_snapshot]',
+    );
+    const first = await runOnce(c);
+    expect(first.status).toBe('ok');
+    expect(s.requests.filter((r) => r.status === 202).map((r) => r.query.dataset)).toEqual([
+      'install_events',
+    ]);
+    expect(await installs(t)).toEqual(sorted(s.rows('install_events', dayOf(-2), dayOf(0)).map(installKey)));
+
+    s.set({ failJobs: 2, restatedDays: [dayOf(0)] });
+    const second = await runOnce(c);
+    expect(second.status).toBe('partial');
+    const failed = second.streams.find((r) => r.streamKey === 'marketplace.install_events')!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toContain('failed twice');
+    // the failed window committed nothing: yesterday's rows stand, today's restatement did not land
+    s.set({ restatedDays: [] });
+    expect(await installs(t)).toEqual(sorted(s.rows('install_events', dayOf(-2), dayOf(0)).map(installKey)));
+  });
+
   test('a-publisher-run-with-one-dataset-forbidden-commits-the-others-and-ends-partial', async () => {
     const s = await sim({ forbidden: ['geographic_summary'] });
     const t = backend.target();
