@@ -17,6 +17,8 @@ export interface JobTicket {
 
 export interface JobOptions {
   headers: Record<string, string>;
+  /** Origin of base_url: only URLs on it get the Authorization header. */
+  origin: string;
   maxPolls: number;
   /** Longest wait between polls, whatever Retry-After says. */
   maxDelayMs?: number;
@@ -46,6 +48,27 @@ export function ticketOf(body: Record<string, unknown>, dataset: string): JobTic
   return { job_id: body.job_id, status_url: body.status_url };
 }
 
+/**
+ * Headers for a URL the source handed us: the token only goes to base_url's own origin. A
+ * status/result URL elsewhere (a storage bucket, a presigned link) must not receive it: that would
+ * leak the token to a third party, and presigned URLs reject a second auth mechanism.
+ */
+export function headersFor(
+  url: string,
+  origin: string,
+  headers: Record<string, string>,
+): Record<string, string> {
+  let sameOrigin = false;
+  try {
+    sameOrigin = new URL(url).origin === origin;
+  } catch {
+    throw new SourceError('marketplace: the export job gave an invalid URL', { retryable: false });
+  }
+  if (sameOrigin) return headers;
+  const { Authorization: _dropped, ...rest } = headers;
+  return rest;
+}
+
 export type JobOutcome = { ok: true; response: HttpResponse } | { ok: false; reason: string };
 
 /** Polls one job to its end; `ok: false` when the job itself failed or expired (worth one resubmit). */
@@ -53,7 +76,7 @@ export async function awaitJob(ticket: JobTicket, ctx: ReadContext, o: JobOption
   const maxDelay = o.maxDelayMs ?? 30_000;
   for (let poll = 1; poll <= o.maxPolls; poll++) {
     const response = await ctx.http.get(ticket.status_url, {
-      headers: o.headers,
+      headers: headersFor(ticket.status_url, o.origin, o.headers),
       signal: ctx.signal,
       acceptStatus: [404, 410],
     });
@@ -69,7 +92,10 @@ export async function awaitJob(ticket: JobTicket, ctx: ReadContext, o: JobOption
           retryable: false,
         });
       }
-      const result = await ctx.http.get(status.result_url, { headers: o.headers, signal: ctx.signal });
+      const result = await ctx.http.get(status.result_url, {
+        headers: headersFor(status.result_url, o.origin, o.headers),
+        signal: ctx.signal,
+      });
       return { ok: true, response: result };
     }
     if (status.status === 'failed' || status.status === 'expired') {

@@ -92,7 +92,12 @@ export function createMarketplaceSource(
       if (response.status !== 202) return response;
       const ticket = ticketOf(await readJson(response, '202 answer'), dataset);
       ctx.log.info({ dataset, job: ticket.job_id }, 'export is asynchronous, polling job');
-      const outcome = await awaitJob(ticket, ctx, { headers, maxPolls: config.max_job_polls, dataset });
+      const outcome = await awaitJob(ticket, ctx, {
+        headers,
+        origin: new URL(baseUrl).origin,
+        maxPolls: config.max_job_polls,
+        dataset,
+      });
       if (outcome.ok) return outcome.response;
       failure = outcome.reason;
       ctx.log.warn({ dataset, reason: failure, submit }, 'export job did not complete');

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SourceError } from '../../../src/core/errors.js';
 import { exportRange, marketplaceSourceSchema } from '../../../connectors/marketplace/index.js';
 import { retentionEdge } from '../../../connectors/marketplace/retention.js';
+import { headersFor } from '../../../connectors/marketplace/export-job.js';
 import {
   ADMIN_TOKEN,
   faults,
@@ -246,6 +247,20 @@ describe('async export', () => {
       ['/api/marketplace/analytics/jobs/J', 200],
       ['/api/marketplace/analytics/jobs/J/result', 200],
     ]);
+  });
+
+  it('the-token-goes-only-to-status-and-result-urls-on-the-base-url-origin', async () => {
+    const h = { Authorization: 'Bearer x', Accept: 'text/csv' };
+    expect(headersFor('http://127.0.0.1:5/jobs/1', 'http://127.0.0.1:5', h)).toEqual(h);
+    expect(headersFor('https://bucket.example/r?sig=1', 'http://127.0.0.1:5', h)).toEqual({
+      Accept: 'text/csv',
+    });
+    expect(() => headersFor('not a url', 'http://127.0.0.1:5', h)).toThrow('invalid URL');
+    const s = await start({ asyncThreshold: 10 });
+    await records(
+      streamOf(sourceFor(s, {}, NOW), 'install_events').read(window('2026-11-01', '2026-11-08'), context()),
+    );
+    expect(s.requests.every((r) => r.authorization === 'Bearer mp-publisher-token')).toBe(true);
   });
 
   it('a-failed-job-is-submitted-once-more', async () => {
