@@ -117,6 +117,7 @@ export function createMarketplaceSource(
       writeMode: spec.writeMode,
       columns: spec.columns,
       dynamicColumns: true,
+      earliestAvailable: retentionEdge,
       async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
         const edge = retentionEdge(now());
         const { request: range, lost } = exportRange(window, edge);

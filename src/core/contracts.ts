@@ -172,6 +172,12 @@ export interface StreamDefinition {
   columns: DictionaryColumn[];
   /** Fields not in the dictionary: typed columns (true) or only into `_extra` (false). */
   dynamicColumns: boolean;
+  /**
+   * The earliest instant the source still has (retention). The engine clamps every window to it
+   * before fetching: without the clamp a replace_window re-run over a range the source has already
+   * deleted would delete the warehouse's archived copy of it and insert nothing — data lost.
+   */
+  earliestAvailable?(now: Date): Date;
   read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch>;
   /** Human description of the requests `read` will make for a window, for `plan`. */
   describe(window: Window): string;

@@ -21,7 +21,7 @@ import type {
 import { DataError, ExportSyncError, errorMessage, isRangeTooLong } from '../core/errors.js';
 import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../core/time.js';
 import { RowMapper } from '../schema/mapper.js';
-import { advanceMark, planStream, type WindowPolicy } from './windows.js';
+import { advanceMark, clampWindows, planStream, type WindowPolicy } from './windows.js';
 
 export interface StreamSyncOptions {
   source: Source;
@@ -86,6 +86,21 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       o.windows && o.stream.writeMode !== 'snapshot'
         ? { windows: o.windows, reason: 'explicit range' }
         : planStream(o.stream.writeMode, state, o.now(), o.policy);
+    if (o.stream.earliestAvailable) {
+      const edge = o.stream.earliestAvailable(o.now());
+      const clamped = clampWindows(plan.windows, edge);
+      if (clamped.lost) {
+        log.warn(
+          {
+            lost_from: isoDate(clamped.lost.from),
+            lost_to: isoDate(clamped.lost.to),
+            earliest: edge.toISOString(),
+          },
+          'range before the source retention edge skipped: the source no longer has it, warehouse rows there are kept',
+        );
+      }
+      plan.windows = clamped.windows;
+    }
     result.windowsPlanned = plan.windows.length;
     log.info({ windows: plan.windows.length, reason: plan.reason, table: o.table }, 'sync start');
 

@@ -53,6 +53,26 @@ export function planStream(
   return writeMode === 'snapshot' ? planSnapshot(now) : planIncremental(state, now, policy);
 }
 
+/**
+ * Windows clamped to the source's retention edge: windows wholly before `earliest` are dropped,
+ * one straddling it starts at it. Returns the dropped range for a warning, or null.
+ */
+export function clampWindows(windows: Window[], earliest: Date): { windows: Window[]; lost: Window | null } {
+  const kept: Window[] = [];
+  let lostFrom: Date | null = null;
+  let lostTo: Date | null = null;
+  for (const w of windows) {
+    if (w.from >= earliest) {
+      kept.push(w);
+      continue;
+    }
+    lostFrom ??= w.from;
+    lostTo = w.to < earliest ? w.to : earliest;
+    if (w.to > earliest) kept.push({ from: earliest, to: w.to });
+  }
+  return { windows: kept, lost: lostFrom && lostTo ? { from: lostFrom, to: lostTo } : null };
+}
+
 /** Snapshot streams: one window per run, the current UTC day (its `from` is the snapshot date). */
 export function planSnapshot(now: Date): WindowPlan {
   const from = startOfUtcDay(now);

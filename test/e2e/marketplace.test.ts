@@ -167,4 +167,31 @@ describe.each(BACKENDS)('marketplace on %s', (_name, makeBackend) => {
     expect(min[0]!.d >= edge).toBe(true);
     expect(await installs(t)).toEqual(sorted(s.rows('install_events', edge, dayOf(0)).map(installKey)));
   });
+
+  test('archived-rows-before-the-retention-edge-survive-a-re-backfill', async () => {
+    // A warehouse keeps what the source has deleted: a re-backfill across the edge (after a state
+    // reset) must not delete the archive and insert nothing in its place.
+    const s = await sim({ installsPerDay: 1 });
+    const t = backend.target();
+    const c = config(
+      t,
+      s.url,
+      '{ backfill_days: 800, max_requests_per_run: 1000 }',
+      '    streams: [install_events]\n    window_days: 60',
+    );
+    expect((await runOnce(c)).status).toBe('ok');
+    const archived = addDays(new Date(`${retentionEdgeDate(new Date())}T00:00:00Z`), -10)
+      .toISOString()
+      .slice(0, 10);
+    await t.query(
+      `INSERT INTO ${t.table('marketplace_install_events')} (package_id, version, tenant_region, install_date) VALUES ('archived-pkg', '1.0.0', 'eu', CAST($1 AS DATE))`,
+      [archived],
+    );
+    await t.query(`DELETE FROM ${t.table('_exportsync_state')}`);
+    expect((await runOnce(c)).status).toBe('ok');
+    const kept = await t.query<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM ${t.table('marketplace_install_events')} WHERE package_id = 'archived-pkg'`,
+    );
+    expect(Number(kept[0]!.n)).toBe(1);
+  });
 });

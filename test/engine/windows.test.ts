@@ -4,7 +4,12 @@ import type { StreamState } from '../../src/core/contracts.js';
 
 const policy = { backfillDays: 31, lookbackDays: 1, windowDays: 1 };
 const at = (s: string) => new Date(s);
-const state = (mark: string): StreamState => ({ version: 1, highWaterMark: mark, schemaVersion: 1, updatedAt: mark });
+const state = (mark: string): StreamState => ({
+  version: 1,
+  highWaterMark: mark,
+  schemaVersion: 1,
+  updatedAt: mark,
+});
 
 describe('window planning', () => {
   it('first-run-covers-exactly-the-last-31-days-including-today', () => {
@@ -16,11 +21,18 @@ describe('window planning', () => {
 
   it('later-run-starts-at-the-mark-day-minus-lookback', () => {
     const plan = planIncremental(state('2026-11-24T13:05:00.000Z'), at('2026-11-25T13:00:00Z'), policy);
-    expect(plan.windows.map((w) => w.from.toISOString().slice(0, 10))).toEqual(['2026-11-23', '2026-11-24', '2026-11-25']);
+    expect(plan.windows.map((w) => w.from.toISOString().slice(0, 10))).toEqual([
+      '2026-11-23',
+      '2026-11-24',
+      '2026-11-25',
+    ]);
   });
 
   it('zero-lookback-still-rereads-the-partial-day-of-the-mark', () => {
-    const plan = planIncremental(state('2026-11-25T09:00:00.000Z'), at('2026-11-25T13:00:00Z'), { ...policy, lookbackDays: 0 });
+    const plan = planIncremental(state('2026-11-25T09:00:00.000Z'), at('2026-11-25T13:00:00Z'), {
+      ...policy,
+      lookbackDays: 0,
+    });
     expect(plan.windows.map((w) => w.from.toISOString().slice(0, 10))).toEqual(['2026-11-25']);
   });
 
@@ -52,6 +64,20 @@ describe('mark', () => {
   });
 
   it('never-moves-backwards-when-an-old-window-is-reread', () => {
-    expect(advanceMark('2026-11-30T00:00:00.000Z', win, at('2026-12-01T00:00:00Z'))).toBe('2026-11-30T00:00:00.000Z');
+    expect(advanceMark('2026-11-30T00:00:00.000Z', win, at('2026-12-01T00:00:00Z'))).toBe(
+      '2026-11-30T00:00:00.000Z',
+    );
+  });
+});
+
+describe('retention clamp', () => {
+  it('drops-windows-before-the-edge-and-cuts-the-one-across-it', async () => {
+    const { clampWindows } = await import('../../src/engine/windows.js');
+    const w = cutWindows(at('2026-01-01T00:00:00Z'), at('2026-01-10T00:00:00Z'), 3);
+    const r = clampWindows(w, at('2026-01-05T00:00:00Z'));
+    expect(r.windows.map((x) => x.from.toISOString().slice(0, 10))).toEqual(['2026-01-05', '2026-01-07']);
+    expect(r.lost?.from.toISOString().slice(0, 10)).toBe('2026-01-01');
+    expect(r.lost?.to.toISOString().slice(0, 10)).toBe('2026-01-05');
+    expect(clampWindows(w, at('2025-01-01T00:00:00Z')).lost).toBeNull();
   });
 });
