@@ -91,6 +91,33 @@ describe('postgres load: one COPY stream per load', () => {
     expect(got).toEqual([{ n: 7500, countries: 4500, halves: 1500 }]);
   });
 
+  it('with a statement_timeout, slow writes are not cancelled: each write ends its COPY', async () => {
+    const timed = createPostgresDestination({
+      url: TEST_DATABASE_URL,
+      schema,
+      log: silentLogger,
+      statementTimeoutMs: 300,
+    });
+    await timed.open();
+    try {
+      const s = eventsSchema('slow');
+      const load = await timed.beginLoad({ streamKey: 'copy.slow', schema: s, runId: 'run-1' });
+      for (let b = 0; b < 3; b++) {
+        await load.write(rows(b * 100, 100), s);
+        await new Promise((r) => setTimeout(r, 400)); // the source is slow: longer than the timeout
+      }
+      const result = await load.commit({
+        schema: s,
+        mode: 'merge',
+        window: DAY1,
+        state: stateAt(DAY1.to.toISOString()),
+      });
+      expect(result.staged).toBe(300);
+    } finally {
+      await timed.close();
+    }
+  });
+
   it('abort with a COPY still open leaves nothing and the next load of the stream works', async () => {
     const s = eventsSchema('aborted');
     const load = await d.beginLoad({ streamKey: 'copy.aborted', schema: s, runId: 'run-1' });

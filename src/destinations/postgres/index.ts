@@ -190,6 +190,8 @@ class PostgresDestination implements Destination {
       request,
       this.log.child({ stream: request.streamKey }),
       (l) => this.loads.delete(l),
+      // with a statement_timeout, a COPY kept open while the source is read would be cancelled
+      this.options.statementTimeoutMs !== undefined,
     );
     this.loads.add(load);
     return load;

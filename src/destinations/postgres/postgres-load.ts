@@ -61,20 +61,27 @@ export class PostgresLoad implements Load {
     private readonly request: LoadRequest,
     private readonly log: Logger,
     private readonly onFinish: (load: PostgresLoad) => void,
+    private readonly copyPerWrite: boolean,
   ) {
     this.staging = `pg_temp.${quoteIdent(`_exportsync_stage_${randomBytes(6).toString('hex')}`)}`;
     client.on('error', this.onClientError);
   }
 
-  /** `onFinish` runs once when the connection goes back to the pool (commit, abort, failure). */
+  /**
+   * `onFinish` runs once when the connection goes back to the pool (commit, abort, failure).
+   * `copyPerWrite`: end the COPY at the end of every write instead of keeping one open across
+   * the load. Needed when the session has a statement_timeout: an open COPY is one statement
+   * for as long as the load reads its source, and the timeout would cancel it.
+   */
   static async begin(
     client: pg.PoolClient,
     schemaName: string,
     request: LoadRequest,
     log: Logger,
     onFinish: (load: PostgresLoad) => void,
+    copyPerWrite = false,
   ): Promise<PostgresLoad> {
-    const load = new PostgresLoad(client, schemaName, request, log, onFinish);
+    const load = new PostgresLoad(client, schemaName, request, log, onFinish, copyPerWrite);
     const defs = request.schema.columns.map((c) => `${quoteIdent(c.name)} ${nativeType(c.type)}`);
     defs.push(`${quoteIdent(SEQ)} bigint GENERATED ALWAYS AS IDENTITY`);
     const sql = `CREATE TEMP TABLE ${load.staging} (${defs.join(', ')})`;
@@ -109,6 +116,7 @@ export class PostgresLoad implements Load {
     } catch (err) {
       throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
     }
+    if (this.copyPerWrite) await this.endCopy();
   }
 
   /**
