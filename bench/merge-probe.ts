@@ -6,6 +6,8 @@
  *   limit   COPY into an unindexed table (the benchmark's limit, per day)
  *   current COPY into the TEMP staging table, then the merge INSERT…SELECT DISTINCT ON (+ ON CONFLICT)
  *   nosort  the same merge without DISTINCT ON (what a window with no duplicate keys could run)
+ *   checked what the sync runs since the no-sort change: the duplicate-key check, then nosort
+ *           when it finds none (counted in merge)
  *   direct  COPY straight into the target (primary key and all) inside the window's transaction
  */
 import { createReadStream, readFileSync, readdirSync } from 'node:fs';
@@ -50,7 +52,7 @@ async function copyFile(client: pg.Client, table: string, file: string): Promise
   );
 }
 
-type Variant = 'limit' | 'current' | 'nosort' | 'direct';
+type Variant = 'limit' | 'current' | 'nosort' | 'checked' | 'direct';
 async function run(variant: Variant): Promise<Record<string, number>> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -80,7 +82,16 @@ async function run(variant: Variant): Promise<Record<string, number>> {
         const merge = onto(i === 0 ? mergeNew : mergeUpsert, schema);
         await client.query('BEGIN');
         await client.query(`SET LOCAL work_mem = '128MB'`);
-        await timed('merge', () => client.query(variant === 'nosort' ? noSort(merge) : merge, ['probe']));
+        await timed('merge', async () => {
+          let sql = variant === 'nosort' ? noSort(merge) : merge;
+          if (variant === 'checked') {
+            const r = await client.query<{ dup: boolean }>(
+              'SELECT EXISTS (SELECT 1 FROM pg_temp."stage" GROUP BY "id" HAVING count(*) > 1) AS dup',
+            );
+            if (r.rows[0]?.dup === false) sql = noSort(merge);
+          }
+          await client.query(sql, ['probe']);
+        });
         await client.query('COMMIT');
         await client.query('DROP TABLE pg_temp."stage"');
       }
@@ -97,7 +108,7 @@ async function run(variant: Variant): Promise<Record<string, number>> {
 
 const s = (ms = 0): string => (ms / 1000).toFixed(2);
 for (let r = 1; r <= Number(repeats); r++) {
-  for (const v of ['limit', 'current', 'nosort', 'direct'] as const) {
+  for (const v of (process.env.PROBE_VARIANTS?.split(',') ?? ['limit', 'current', 'nosort', 'checked', 'direct']) as Variant[]) {
     const t = await run(v);
     process.stdout.write(
       `#${r} ${v.padEnd(8)} total ${s(t.total)} s (COPY ${s(t.copy)}, merge ${s(t.merge)}) rows ${t.rows}\n`,
