@@ -29,7 +29,9 @@ async function child(pk: boolean): Promise<void> {
       outcome = `FAILED: ${(err instanceof Error ? err.message : String(err)).slice(0, 120)}`;
     }
     const rss = Math.round(process.memoryUsage().rss / 1048576);
-    process.stdout.write(`${rows} rows, ${pk ? 'PRIMARY KEY' : 'no key     '}, memory_limit ${limit}: RSS ${rss} MB, ${outcome}\n`);
+    process.stdout.write(
+      `${rows} rows, ${pk ? 'PRIMARY KEY' : 'no key     '}, memory_limit ${limit}: RSS ${rss} MB, ${outcome}\n`,
+    );
     c.closeSync();
     db.closeSync();
   } finally {

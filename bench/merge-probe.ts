@@ -108,7 +108,13 @@ async function run(variant: Variant): Promise<Record<string, number>> {
 
 const s = (ms = 0): string => (ms / 1000).toFixed(2);
 for (let r = 1; r <= Number(repeats); r++) {
-  for (const v of (process.env.PROBE_VARIANTS?.split(',') ?? ['limit', 'current', 'nosort', 'checked', 'direct']) as Variant[]) {
+  for (const v of (process.env.PROBE_VARIANTS?.split(',') ?? [
+    'limit',
+    'current',
+    'nosort',
+    'checked',
+    'direct',
+  ]) as Variant[]) {
     const t = await run(v);
     process.stdout.write(
       `#${r} ${v.padEnd(8)} total ${s(t.total)} s (COPY ${s(t.copy)}, merge ${s(t.merge)}) rows ${t.rows}\n`,

@@ -58,13 +58,13 @@ export function headersFor(
   origin: string,
   headers: Record<string, string>,
 ): Record<string, string> {
-  let sameOrigin = false;
+  let target: URL;
   try {
-    sameOrigin = new URL(url).origin === origin;
+    target = new URL(url);
   } catch {
     throw new SourceError('marketplace: the export job gave an invalid URL', { retryable: false });
   }
-  if (sameOrigin) return headers;
+  if (target.origin === origin) return headers;
   const { Authorization: _dropped, ...rest } = headers;
   return rest;
 }

@@ -105,7 +105,9 @@ describe.concurrent('usage', () => {
     for (const command of ['run', 'plan', 'check']) {
       const r = await cli([command, '--config', path]);
       expect(r.code, command).toBe(2);
-      expect(r.stderr).toContain("  - sources[0].streams[1]: unknown stream 'clicks' (scarf has: events, aggregates, company_rollup, company_events, pixel_events)");
+      expect(r.stderr).toContain(
+        "  - sources[0].streams[1]: unknown stream 'clicks' (scarf has: events, aggregates, company_rollup, company_events, pixel_events)",
+      );
     }
     expect(existsSync(db)).toBe(false);
   });

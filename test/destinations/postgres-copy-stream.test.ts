@@ -44,7 +44,10 @@ describe('postgres load: one COPY stream per load', () => {
     const load = await d.beginLoad({ streamKey: 'copy.rejected', schema: s, runId: 'run-1' });
     let failure: unknown;
     try {
-      await load.write(rows(0, 5, (i) => (i === 3 ? 'not-a-number' : String(i))), s);
+      await load.write(
+        rows(0, 5, (i) => (i === 3 ? 'not-a-number' : String(i))),
+        s,
+      );
       // later batches may still be accepted locally; the error must surface by commit at the latest
       for (let b = 1; b < 20; b++) await load.write(rows(b * 1000, 1000), s);
       await load.commit({ schema: s, mode: 'merge', window: DAY1, state: stateAt(DAY1.to.toISOString()) });

@@ -343,7 +343,8 @@ export class PostgresLoad implements Load {
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
     if (this.broken) throw classifyPgError(this.broken, `load of ${this.request.streamKey}`);
     const copyError = this.copy?.error;
-    if (copyError) throw classifyPgError(copyError, `staging rows of ${this.request.streamKey}`, this.copySql);
+    if (copyError)
+      throw classifyPgError(copyError, `staging rows of ${this.request.streamKey}`, this.copySql);
   }
 
   private async dropStaging(): Promise<void> {
