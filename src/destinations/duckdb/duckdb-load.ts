@@ -39,7 +39,8 @@ import {
   windowBounds,
   type Namespace,
 } from './duckdb-sql.js';
-import { assertCursorsInWindow, historyKey, historyTableName } from './duckdb-history.js';
+import { historyKey, historyTableName } from '../history.js';
+import { assertCursorsInWindow } from './duckdb-history.js';
 import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
 import {
   castFromText,

@@ -33,7 +33,8 @@ import {
   quoteIdent,
   windowBounds,
 } from './postgres-sql.js';
-import { assertCursorsInWindow, historyKey, historyTableName } from './postgres-history.js';
+import { historyKey, historyTableName } from '../history.js';
+import { assertCursorsInWindow } from './postgres-history.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
 
