@@ -400,7 +400,8 @@ export class DuckDbLoad implements Load {
 
   /**
    * DuckDB cannot change the type of a PRIMARY KEY column in place ("Cannot change the type of a
-   * column that has a UNIQUE or PRIMARY KEY constraint"), so the table is rebuilt inside the
+   * column that has a UNIQUE or PRIMARY KEY constraint"). Tables are created without one now
+   * (see createTableSql), but tables from earlier versions have it: those are rebuilt inside the
    * commit transaction: new table, copy with the widening casts, drop, rename. A crash or error
    * rolls all of it back with the rest of the commit.
    */

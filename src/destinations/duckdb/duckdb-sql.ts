@@ -47,13 +47,22 @@ export function columnList(names: string[], prefix = ''): string {
   return names.map((n) => prefix + quoteIdent(n)).join(', ');
 }
 
+/**
+ * CREATE TABLE without a PRIMARY KEY constraint, on purpose: DuckDB keeps a key's ART index
+ * pinned in memory (measured: ~160 MB per million keys, peak RSS 721–736 MB for 1M rows, and
+ * a sync failing under `memory_limit` once a table held 3–4M keys — BENCHMARKS.md), which breaks
+ * the constant-memory promise of the embedded default. Uniqueness does not depend on it: every
+ * write is a MERGE on the key over rows deduplicated per key (`dedupedSql`), which the contract
+ * suite pins. Tables created by earlier versions keep their key and keep working.
+ */
 export function createTableSql(
   target: string,
   columns: Array<{ name: string; native: string }>,
+  /** Key columns: NOT NULL (cheap, no index), so a row without its key still fails the commit. */
   primaryKey: string[],
 ): string {
-  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.native}`);
-  if (primaryKey.length > 0) defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+  const keys = new Set(primaryKey);
+  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.native}${keys.has(c.name) ? ' NOT NULL' : ''}`);
   return `CREATE TABLE ${target} (${defs.join(', ')})`;
 }
 
