@@ -162,6 +162,14 @@ export function createMarketplaceSource(
     name: config.name ?? 'marketplace',
     type: 'marketplace',
     streams: visible.map(stream),
+    notices:
+      config.role === 'admin'
+        ? []
+        : [
+            `role publisher: admin-only datasets ${DATASETS.filter((d) => d.access === 'admin')
+              .map((d) => d.name)
+              .join(', ')} are skipped (set role: admin with an admin token to sync them)`,
+          ],
     /** Today's install events: proves the URL, the path and the token; reads at most 4 KiB. */
     async check(ctx: ReadContext): Promise<CheckVerdict> {
       const target = `marketplace (${config.role})`;

@@ -195,6 +195,8 @@ export interface Source {
   name: string;
   type: string;
   streams: StreamDefinition[];
+  /** What the user should know about this configuration (e.g. datasets skipped for a role); each run logs them once as warnings. */
+  notices?: string[];
   check(ctx: ReadContext): Promise<CheckVerdict>;
 }
 

@@ -43,6 +43,9 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
   const runId = `${startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   const log = options.log.child({ run: runId });
   const selected = selectStreams(config, options.streams);
+  for (const source of new Set(selected.map((s) => s.source))) {
+    for (const notice of source.notices ?? []) log.warn({ source: source.name }, notice);
+  }
   const signal = options.signal ?? new AbortController().signal;
   const stopping = options.stopping ?? (() => false);
 
