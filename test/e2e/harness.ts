@@ -114,8 +114,16 @@ export const BACKENDS: Array<[string, () => Backend]> = [
   ['duckdb', duckdbBackend],
 ];
 
-/** A whole config file for one Scarf source on the simulator; `sync` is YAML under `sync:`. */
-export function configYaml(target: Target, simUrl: string, sync: Record<string, unknown> = {}): string {
+/**
+ * A whole config file for one Scarf source on the simulator; `sync` is YAML under `sync:`,
+ * `source` more keys of the source entry (e.g. `window_days: 8`).
+ */
+export function configYaml(
+  target: Target,
+  simUrl: string,
+  sync: Record<string, unknown> = {},
+  source: string[] = [],
+): string {
   return [
     `destination: ${target.destinationYaml}`,
     `sync: ${JSON.stringify(sync)}`,
@@ -124,12 +132,18 @@ export function configYaml(target: Target, simUrl: string, sync: Record<string, 
     '    owner: acme',
     `    token: ${TOKEN}`,
     `    base_url: ${simUrl}`,
+    ...source.map((line) => `    ${line}`),
     '',
   ].join('\n');
 }
 
-export function makeConfig(target: Target, simUrl: string, sync: Record<string, unknown> = {}): Config {
-  return parseConfig(configYaml(target, simUrl, sync), '<e2e>', {});
+export function makeConfig(
+  target: Target,
+  simUrl: string,
+  sync: Record<string, unknown> = {},
+  source: string[] = [],
+): Config {
+  return parseConfig(configYaml(target, simUrl, sync, source), '<e2e>', {});
 }
 
 /** Opens the configured destination, runs once, closes it. */

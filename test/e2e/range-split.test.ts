@@ -4,9 +4,8 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
-import { parseConfig } from '../../src/config/load.js';
 import { splitWindow } from '../../src/engine/stream-sync.js';
-import { BACKENDS, TOKEN, counts, runOnce, sorted, tableIds, truthIds } from './harness.js';
+import { BACKENDS, makeConfig, counts, runOnce, sorted, tableIds, truthIds } from './harness.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -35,20 +34,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     // The simulator refuses ranges of more than 2 days; the source asks for 8 days per request.
     sim = await startScarfSimulator({ seed: 'split', eventsPerDay: 15, maxRangeDays: 2, now: NOW });
     const t = backend.target();
-    const config = parseConfig(
-      [
-        `destination: ${t.destinationYaml}`,
-        'sync: { backfill_days: 8 }',
-        'sources:',
-        '  - type: scarf',
-        '    owner: acme',
-        `    token: ${TOKEN}`,
-        `    base_url: ${sim.url}`,
-        '    window_days: 8',
-      ].join('\n'),
-      '<e2e>',
-      {},
-    );
+    const config = makeConfig(t, sim.url, { backfill_days: 8 }, ['window_days: 8']);
     const summary = await runOnce(config, { now: () => NOW });
     expect(summary.status).toBe('ok');
     // 8 days refused → 4+4 refused → 2+2+2+2 accepted.

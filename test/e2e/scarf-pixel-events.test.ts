@@ -4,8 +4,7 @@
  */
 import { afterAll, describe, expect, test } from 'vitest';
 import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
-import { parseConfig } from '../../src/config/load.js';
-import { BACKENDS, TOKEN, runOnce } from './harness.js';
+import { BACKENDS, makeConfig, runOnce } from './harness.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -20,20 +19,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   test('pixel-events-land-in-their-own-table-with-entity-kind-and-no-doubles', async () => {
     sim = await startScarfSimulator({ seed: 'px', eventsPerDay: 12, duplicateRate: 0.2, now: NOW });
     const t = backend.target();
-    const config = parseConfig(
-      [
-        `destination: ${t.destinationYaml}`,
-        'sync: { backfill_days: 3 }',
-        'sources:',
-        '  - type: scarf',
-        '    owner: acme',
-        `    token: ${TOKEN}`,
-        `    base_url: ${sim.url}`,
-        '    streams: [pixel_events]',
-      ].join('\n'),
-      '<e2e>',
-      {},
-    );
+    const config = makeConfig(t, sim.url, { backfill_days: 3 }, ['streams: [pixel_events]']);
     for (let run = 0; run < 2; run++) {
       const summary = await runOnce(config, { now: () => NOW });
       expect(summary.status).toBe('ok');
