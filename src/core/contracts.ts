@@ -248,7 +248,9 @@ export interface CommitRequest {
   /**
    * Snapshot only: also write the deduplicated staged rows to `<schema.table>_history` (same
    * columns, key = primaryKey + cursorColumn), replacing that table's rows whose cursor lies in the
-   * window. Same transaction as everything else.
+   * window. Same transaction as everything else. Staged cursors must lie in the window (else
+   * DataError, nothing committed). History has no `_deleted_at` and no column-map entries of its
+   * own: its columns follow the target's.
    */
   history?: boolean;
 }
@@ -275,7 +277,9 @@ export interface Load {
   /**
    * In ONE transaction: bring the target table to `schema` (create, add columns, widen), apply
    * `mode` for the window (merge: upsert on the key, latest cursor then latest staged wins;
-   * replace_window: delete target rows with cursor in [from, to), insert staged), persist the
+   * replace_window: delete target rows with cursor in [from, to), insert staged — a staged row
+   * whose cursor is NULL or outside the window is refused with a DataError, since no re-run of
+   * its own window would ever replace it), persist the
    * column map and write `state`. A crash before it returns leaves rows and state untouched;
    * after it returns both are durable. Getting this wrong loses or doubles data.
    */
