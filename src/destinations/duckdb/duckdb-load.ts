@@ -52,6 +52,7 @@ import {
   type DecimalNeed,
   type NativeType,
 } from './duckdb-types.js';
+import { assertRowsFit, validateSchema } from '../load-checks.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
@@ -99,14 +100,7 @@ export class DuckDbLoad implements Load {
 
   async write(rows: Row[], schema: TableSchema): Promise<void> {
     this.assertUsable();
-    const width = schema.columns.length;
-    for (const row of rows) {
-      if (row.length > width) {
-        throw new DestinationError(
-          `${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`,
-        );
-      }
-    }
+    assertRowsFit(this.request.streamKey, rows, schema);
     await this.followSchema(schema);
     if (rows.length === 0) return;
     for (const c of schema.columns) {
@@ -580,21 +574,5 @@ export class DuckDbLoad implements Load {
     }
     this.appender = undefined;
     disconnect(this.db, this.conn);
-  }
-}
-
-function validateSchema(schema: TableSchema, mode: CommitRequest['mode']): void {
-  const names = new Set(schema.columns.map((c) => c.name));
-  const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
-  if (!cursor || (cursor.type !== 'timestamp' && cursor.type !== 'date')) {
-    throw new DestinationError(
-      `${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`,
-    );
-  }
-  for (const k of schema.primaryKey) {
-    if (!names.has(k)) throw new DestinationError(`${schema.table}: key column ${k} is not in the schema`);
-  }
-  if ((mode === 'merge' || mode === 'snapshot') && schema.primaryKey.length === 0) {
-    throw new DestinationError(`${schema.table}: ${mode} needs a primary key`);
   }
 }

@@ -37,6 +37,7 @@ import { historyKey, historyTableName } from '../history.js';
 import { assertCursorsInWindow } from './postgres-history.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
+import { assertRowsFit, validateSchema } from '../load-checks.js';
 
 const SEQ = '_exportsync_seq';
 const COMMIT_WORK_MEM = '128MB';
@@ -98,19 +99,12 @@ export class PostgresLoad implements Load {
 
   async write(rows: Row[], schema: TableSchema): Promise<void> {
     this.assertUsable();
-    const width = schema.columns.length;
-    for (const row of rows) {
-      if (row.length > width) {
-        throw new DestinationError(
-          `${this.request.streamKey}: a row has ${row.length} values but the schema has ${width} columns`,
-        );
-      }
-    }
+    assertRowsFit(this.request.streamKey, rows, schema);
     await this.followSchema(schema);
     if (rows.length === 0) return;
     if (!this.copy) {
       this.copySql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
-      this.copy = new CopyWriter(this.client, this.copySql, width);
+      this.copy = new CopyWriter(this.client, this.copySql, schema.columns.length);
     }
     try {
       await this.copy.write(rows);
@@ -369,21 +363,5 @@ export class PostgresLoad implements Load {
       failure instanceof Error ? failure : failure ? new Error(String(failure)) : undefined,
     );
     this.onFinish(this);
-  }
-}
-
-function validateSchema(schema: TableSchema, mode: CommitRequest['mode']): void {
-  const names = new Set(schema.columns.map((c) => c.name));
-  const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
-  if (!cursor || (cursor.type !== 'timestamp' && cursor.type !== 'date')) {
-    throw new DestinationError(
-      `${schema.table}: cursor column ${schema.cursorColumn} must be a timestamp or date column of the schema`,
-    );
-  }
-  for (const k of schema.primaryKey) {
-    if (!names.has(k)) throw new DestinationError(`${schema.table}: key column ${k} is not in the schema`);
-  }
-  if ((mode === 'merge' || mode === 'snapshot') && schema.primaryKey.length === 0) {
-    throw new DestinationError(`${schema.table}: ${mode} needs a primary key`);
   }
 }
