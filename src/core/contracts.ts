@@ -85,6 +85,32 @@ export interface StreamState {
   /** Incremented each time the table's schema changed in a commit. */
   schemaVersion: number;
   updatedAt: string;
+  /**
+   * File streams only: every object already loaded, by object key. A new key is loaded once; the
+   * same key with the same ETag is skipped; a changed ETag loads its window again. Written in the
+   * commit of the object's rows, so a crash never marks a file loaded that is not.
+   */
+  objects?: Record<string, ObjectMark>;
+}
+
+/** One loaded file object (file streams). */
+export interface ObjectMark {
+  etag: string;
+  size: number;
+  /** The window its rows were committed under, `YYYY-MM-DD..YYYY-MM-DD` (half-open). */
+  window: string;
+  loadedAt: string;
+}
+
+/**
+ * A unit of work of a file stream: one window and the objects that fill it (the parts of one
+ * export). Committed as one window; its `objects` are merged into the state in the same commit.
+ */
+export interface FileUnit {
+  window: Window;
+  /** For logs and plan: e.g. the export's base name. */
+  label: string;
+  objects: Record<string, ObjectMark>;
 }
 
 // ───────────────────────────── sources ─────────────────────────────
@@ -178,9 +204,46 @@ export interface StreamDefinition {
    * deleted would delete the warehouse's archived copy of it and insert nothing — data lost.
    */
   earliestAvailable?(now: Date): Date;
-  read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch>;
+  /**
+   * File streams: the units still to load, from a listing of the bucket/folder compared with
+   * `state.objects` (new keys and changed ETags only). When present the engine loads these units
+   * instead of planning date windows, and passes each to `read` as `unit`.
+   */
+  listUnits?(state: StreamState | null, ctx: ReadContext): Promise<FileUnit[]>;
+  /**
+   * The stream's source contract (endpoint, fields, date semantics; each point confirmed or
+   * assumed). The engine compares the first batch of each run with it and warns on drift.
+   */
+  contract?: StreamContract;
+  read(window: Window, ctx: ReadContext, unit?: FileUnit): AsyncIterable<RecordBatch>;
   /** Human description of the requests `read` will make for a window, for `plan`. */
   describe(window: Window): string;
+}
+
+/** How sure we are of one point of a source contract, and where it comes from. */
+export interface ContractPoint<T> {
+  value: T;
+  status: 'confirmed' | 'assumed';
+  /** Where the point comes from: a doc URL, a seed file, "guess". */
+  source: string;
+}
+
+/**
+ * What a stream expects of its API, as data (connectors/<name>/contract.ts). The simulators and the
+ * connectors both read it, so they cannot drift apart; `check --contract` compares the real API
+ * with it. A wrong `endInclusive` doubles or loses a day at every window boundary.
+ */
+export interface StreamContract {
+  endpoint: ContractPoint<string>;
+  auth: ContractPoint<string>;
+  format: ContractPoint<'csv' | 'ndjson' | 'json-array' | 'json-object'>;
+  /** The API's end date parameter includes its day (`end_date=2024-01-31` returns the 31st). */
+  endInclusive?: ContractPoint<boolean>;
+  /** Longest range one request may ask for, in days. */
+  maxRangeDays?: ContractPoint<number>;
+  /** Field name → expected logical type, as the source spells the field. */
+  fields: Record<string, ContractPoint<LogicalType>>;
+  key: ContractPoint<string[]>;
 }
 
 export interface CheckVerdict {
@@ -226,6 +289,41 @@ export interface RunRecord {
   streams: string[];
   rows: number;
   error?: string;
+  /** Per-stream figures, filled when the run ends (stored as JSON). */
+  stats?: RunStreamStats[];
+}
+
+export interface RunStreamStats {
+  streamKey: string;
+  status: 'ok' | 'failed' | 'locked' | 'interrupted';
+  windows: number;
+  staged: number;
+  upserted: number;
+  deleted: number;
+  /** Rows inserted or changed in windows that lay before the previous mark (late data). */
+  lateRows: number;
+  requests: number;
+  bytes: number;
+  durationMs: number;
+  error?: string;
+}
+
+/**
+ * One window of a backfill in `_exportsync_windows`. Keyed by (streamKey, window): a window done
+ * by any backfill is done, so a re-run resumes; `shard` records which process took it.
+ */
+export interface WindowRecord {
+  streamKey: string;
+  window: Window;
+  backfillId: string;
+  /** `i/n` of the process that took the window. */
+  shard: string;
+  status: 'running' | 'done' | 'failed';
+  rows: number;
+  attempts: number;
+  durationMs: number;
+  error?: string;
+  updatedAt: string;
 }
 
 export interface StreamLock {
@@ -244,7 +342,16 @@ export interface CommitRequest {
   schema: TableSchema;
   mode: WriteMode;
   window: Window;
-  state: StreamState;
+  /**
+   * The stream's new state. Absent for a backfill window: the state row (the daily run's mark) is
+   * left as it is, so a backfill never moves the daily mark backwards or past a gap.
+   */
+  state?: StreamState;
+  /**
+   * Backfill only: upsert this row (status 'done') into `_exportsync_windows` in the same
+   * transaction, so the ledger never says done for a window whose rows were rolled back.
+   */
+  ledger?: WindowRecord;
   /**
    * Snapshot only: also write the deduplicated staged rows to `<schema.table>_history` (same
    * columns, key = primaryKey + cursorColumn), replacing that table's rows whose cursor lies in the
@@ -280,7 +387,9 @@ export interface Load {
    * replace_window: delete target rows with cursor in [from, to), insert staged — a staged row
    * whose cursor is NULL or outside the window is refused with a DataError, since no re-run of
    * its own window would ever replace it), persist the
-   * column map and write `state`. A crash before it returns leaves rows and state untouched;
+   * column map and write `state` (and `ledger`). Commits of one table may run at once from several
+   * processes (a sharded backfill): the destination serialises what must be (schema changes, the
+   * column map). A crash before it returns leaves rows and state untouched;
    * after it returns both are durable. Getting this wrong loses or doubles data.
    */
   commit(request: CommitRequest): Promise<CommitResult>;
@@ -309,6 +418,15 @@ export interface Destination {
   lock(streamKey: string, waitMs: number): Promise<StreamLock>;
   /** Upsert of the run row in `_exportsync_runs`. */
   recordRun(run: RunRecord): Promise<void>;
+  /** The last `limit` runs, newest first. */
+  listRuns(limit: number): Promise<RunRecord[]>;
+  /**
+   * Upsert of one ledger row outside any load (status running or failed). Never use it for
+   * 'done': that is written by `commit` with the rows.
+   */
+  recordWindow(record: WindowRecord): Promise<void>;
+  /** Ledger rows of these streams (all when omitted), ordered by stream and window start. */
+  listWindows(streamKeys?: string[]): Promise<WindowRecord[]>;
   beginLoad(request: LoadRequest): Promise<Load>;
 }
 

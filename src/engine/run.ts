@@ -8,6 +8,7 @@ import type { Destination, HttpClient, Logger, Window } from '../core/contracts.
 import { EXIT, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import { createHttpClient } from '../http/client.js';
+import { DriftWatcher } from '../contract/drift.js';
 import { tableName } from '../schema/identifiers.js';
 import { selectStreams } from './sources.js';
 import { syncStream, type StreamResult } from './stream-sync.js';
@@ -77,6 +78,7 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
     return client;
   };
 
+  const drift = new DriftWatcher();
   const limit = pLimit(config.sync.concurrency);
   const results = await Promise.all(
     selected.map((s) =>
@@ -103,6 +105,7 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
           log,
           stopping,
           signal,
+          drift,
         }),
       ),
     ),

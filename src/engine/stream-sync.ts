@@ -10,6 +10,7 @@
 import type {
   CommitResult,
   Destination,
+  FileUnit,
   HttpClient,
   Logger,
   Source,
@@ -17,7 +18,9 @@ import type {
   StreamState,
   TableSchema,
   Window,
+  WindowRecord,
 } from '../core/contracts.js';
+import type { DriftWatcher } from '../contract/drift.js';
 import { DataError, ExportSyncError, errorMessage, isRangeTooLong } from '../core/errors.js';
 import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../core/time.js';
 import { RowMapper } from '../schema/mapper.js';
@@ -43,6 +46,20 @@ export interface StreamSyncOptions {
   /** Set when the run should stop after the window in flight commits (SIGTERM). */
   stopping: () => boolean;
   signal: AbortSignal;
+  /** Compares the run's first batch of each stream with its contract. */
+  drift?: DriftWatcher;
+}
+
+/** What `syncWindow` needs: the part of the stream options that one window uses. */
+export type WindowSyncOptions = Pick<
+  StreamSyncOptions,
+  'source' | 'stream' | 'destination' | 'http' | 'runId' | 'windowAttempts' | 'batchRows' | 'signal' | 'drift'
+>;
+
+/** What the commit of a window writes besides rows: the new state, a backfill ledger row, or both. */
+export interface WindowCommitPlan {
+  state?: StreamState;
+  ledger?: WindowRecord;
 }
 
 export interface StreamResult {
@@ -82,11 +99,17 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
   try {
     let state = await o.destination.getState(streamKey);
     result.highWaterMark = state?.highWaterMark ?? null;
-    const plan =
-      o.windows && o.stream.writeMode !== 'snapshot'
+    // file streams: the units come from the bucket listing, one window per export
+    const units = o.stream.listUnits
+      ? await o.stream.listUnits(state, { http: o.http, log, signal: o.signal, batchRows: o.batchRows })
+      : null;
+    const unitOf = new Map<Window, FileUnit>((units ?? []).map((u) => [u.window, u]));
+    const plan = units
+      ? { windows: units.map((u) => u.window), reason: `${units.length} new or changed export file(s)` }
+      : o.windows && o.stream.writeMode !== 'snapshot'
         ? { windows: o.windows, reason: 'explicit range' }
         : planStream(o.stream.writeMode, state, o.now(), o.policy);
-    if (o.stream.earliestAvailable) {
+    if (o.stream.earliestAvailable && !units) {
       const edge = o.stream.earliestAvailable(o.now());
       const clamped = clampWindows(plan.windows, edge);
       if (clamped.lost) {
@@ -125,19 +148,24 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       }
       const fetchedAt = o.now();
       const current = window;
+      const unit = unitOf.get(current);
       let synced;
       try {
-        synced = await syncWindow(o, mapper, current, log, () => {
+        synced = await syncWindow(o, mapper, current, log, unit, () => {
           const schemaChanged = signature(mapper.schema) !== committedSignature;
+          const objects = unit ? { ...state?.objects, ...unit.objects } : state?.objects;
           return {
-            version: 1,
-            highWaterMark: advanceMark(state?.highWaterMark ?? null, current, fetchedAt),
-            schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
-            updatedAt: o.now().toISOString(),
+            state: {
+              version: 1,
+              highWaterMark: advanceMark(state?.highWaterMark ?? null, current, fetchedAt),
+              schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
+              updatedAt: o.now().toISOString(),
+              ...(objects ? { objects } : {}),
+            },
           };
         });
       } catch (err) {
-        const halves = isRangeTooLong(err) ? splitWindow(current) : null;
+        const halves = isRangeTooLong(err) && !unit ? splitWindow(current) : null;
         if (!halves) throw err;
         // The source refused the range as too long: fetch the two halves instead (each may split again).
         log.warn(
@@ -148,17 +176,19 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
         queue.unshift(...halves);
         continue;
       }
-      const { commit, state: next } = synced;
+      const { commit } = synced;
+      const next = synced.state ?? state;
       state = next;
       committedSignature = signature(mapper.schema);
       result.windows += 1;
       result.staged += commit.staged;
       result.upserted += commit.upserted;
       result.deleted += commit.deleted;
-      result.highWaterMark = next.highWaterMark;
+      result.highWaterMark = next?.highWaterMark ?? null;
       log.info(
         {
           window: `${isoDate(window.from)}..${isoDate(window.to)}`,
+          ...(unit ? { files: unit.label } : {}),
           staged: commit.staged,
           upserted: commit.upserted,
         },
@@ -179,24 +209,22 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
  * staged rows are dropped, never merged. Merge and replace_window are idempotent, so a commit
  * whose acknowledgement was lost is safe to repeat.
  */
-async function syncWindow(
-  o: StreamSyncOptions,
+export async function syncWindow(
+  o: WindowSyncOptions,
   mapper: RowMapper,
   window: Window,
   log: Logger,
-  nextState: () => StreamState,
-): Promise<{ commit: CommitResult; state: StreamState }> {
+  unit: FileUnit | undefined,
+  commitPlan: (attempt: number) => WindowCommitPlan,
+): Promise<{ commit: CommitResult; state?: StreamState; attempts: number }> {
   const streamKey = `${o.source.name}.${o.stream.name}`;
   for (let attempt = 1; ; attempt++) {
     const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
     try {
       let records = 0;
-      for await (const batch of o.stream.read(window, {
-        http: o.http,
-        log,
-        signal: o.signal,
-        batchRows: o.batchRows,
-      })) {
+      const ctx = { http: o.http, log, signal: o.signal, batchRows: o.batchRows };
+      for await (const batch of o.stream.read(window, ctx, unit)) {
+        o.drift?.observe(streamKey, o.stream.contract, batch, log);
         const rows = mapper.map(batch);
         records += rows.length;
         if (rows.length > 0) await load.write(rows, mapper.schema);
@@ -208,15 +236,16 @@ async function syncWindow(
           { stream: streamKey },
         );
       }
-      const state = nextState();
+      const { state, ledger } = commitPlan(attempt);
       const commit = await load.commit({
         schema: mapper.schema,
         mode: o.stream.writeMode,
         window,
-        state,
+        ...(state ? { state } : {}),
+        ...(ledger ? { ledger } : {}),
         history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
       });
-      return { commit, state };
+      return { commit, ...(state ? { state } : {}), attempts: attempt };
     } catch (err) {
       await load.abort().catch(() => undefined);
       const retryable = err instanceof ExportSyncError && err.retryable;

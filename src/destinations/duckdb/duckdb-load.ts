@@ -41,6 +41,7 @@ import {
 } from './duckdb-sql.js';
 import { historyKey, historyTableName } from '../history.js';
 import { assertCursorsInWindow } from './duckdb-history.js';
+import { upsertWindow } from './duckdb-ledger.js';
 import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
 import {
   castFromText,
@@ -236,7 +237,11 @@ export class DuckDbLoad implements Load {
         }
         statement = 'upsert column map and state';
         await upsertColumnMap(conn, this.ns, schema.table, schema.columns);
-        await upsertState(conn, this.ns, this.request.streamKey, request.state);
+        if (request.state) await upsertState(conn, this.ns, this.request.streamKey, request.state);
+        if (request.ledger) {
+          statement = 'upsert the backfill ledger row';
+          await upsertWindow(conn, this.ns, { ...request.ledger, status: 'done' });
+        }
         await run('COMMIT');
         return { staged: this.staged, upserted, deleted, historyRows };
       } catch (err) {

@@ -5,8 +5,9 @@
  * separately, a crash between the two would advance the mark past data that never landed.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
 import { redactSecrets } from '../../core/errors.js';
+import { createWindowsTableSql } from './duckdb-ledger.js';
 import { qualified, schemaRef, type Namespace } from './duckdb-sql.js';
 
 export const STATE_TABLE = '_exportsync_state';
@@ -43,6 +44,9 @@ export async function bootstrap(c: DuckDBConnection, ns: Namespace): Promise<voi
          run_id VARCHAR PRIMARY KEY, command VARCHAR NOT NULL, started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ,
          status VARCHAR NOT NULL, streams JSON NOT NULL, "rows" BIGINT NOT NULL DEFAULT 0, error VARCHAR)`,
     );
+    // added after the first release: tables created before it get the column here
+    await c.run(`ALTER TABLE ${qualified(ns, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS stats JSON`);
+    await c.run(createWindowsTableSql(ns));
     await c.run('COMMIT');
   } catch (err) {
     await c.run('ROLLBACK').catch(() => undefined);
@@ -142,11 +146,12 @@ export async function upsertColumnMap(
 
 export async function upsertRun(c: DuckDBConnection, ns: Namespace, run: RunRecord): Promise<void> {
   await c.run(
-    `INSERT INTO ${qualified(ns, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, "rows", error)
-     VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), CAST($4 AS TIMESTAMPTZ), $5, CAST($6 AS JSON), CAST($7 AS BIGINT), $8)
+    `INSERT INTO ${qualified(ns, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, "rows", error, stats)
+     VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), CAST($4 AS TIMESTAMPTZ), $5, CAST($6 AS JSON), CAST($7 AS BIGINT), $8,
+       CAST($9 AS JSON))
      ON CONFLICT (run_id) DO UPDATE SET command = EXCLUDED.command, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, streams = EXCLUDED.streams,
-       "rows" = EXCLUDED."rows", error = EXCLUDED.error`,
+       "rows" = EXCLUDED."rows", error = EXCLUDED.error, stats = EXCLUDED.stats`,
     [
       run.runId,
       run.command,
@@ -156,6 +161,38 @@ export async function upsertRun(c: DuckDBConnection, ns: Namespace, run: RunReco
       JSON.stringify(run.streams),
       String(run.rows),
       run.error === undefined ? null : redactSecrets(run.error),
+      run.stats === undefined ? null : redactSecrets(JSON.stringify(run.stats)),
     ],
   );
+}
+
+export async function readRuns(c: DuckDBConnection, ns: Namespace, limit: number): Promise<RunRecord[]> {
+  const rows = await select<{
+    run_id: string;
+    command: string;
+    started_ms: string;
+    finished_ms: string | null;
+    status: RunRecord['status'];
+    streams: string;
+    rows: string;
+    error: string | null;
+    stats: string | null;
+  }>(
+    c,
+    `SELECT run_id, command, epoch_ms(started_at) AS started_ms, epoch_ms(finished_at) AS finished_ms, status,
+       CAST(streams AS VARCHAR) AS streams, "rows", error, CAST(stats AS VARCHAR) AS stats
+     FROM ${qualified(ns, RUNS_TABLE)} ORDER BY started_at DESC, run_id DESC LIMIT CAST($1 AS BIGINT)`,
+    [String(limit)],
+  );
+  return rows.map((r) => ({
+    runId: r.run_id,
+    command: r.command,
+    startedAt: new Date(Number(r.started_ms)).toISOString(),
+    ...(r.finished_ms === null ? {} : { finishedAt: new Date(Number(r.finished_ms)).toISOString() }),
+    status: r.status,
+    streams: JSON.parse(r.streams) as string[],
+    rows: Number(r.rows),
+    ...(r.error === null ? {} : { error: r.error }),
+    ...(r.stats === null ? {} : { stats: JSON.parse(r.stats) as RunStreamStats[] }),
+  }));
 }

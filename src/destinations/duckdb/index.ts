@@ -19,6 +19,7 @@ import type {
   LoadRequest,
   Logger,
   RunRecord,
+  WindowRecord,
   StreamLock,
   StreamState,
 } from '../../core/contracts.js';
@@ -40,11 +41,13 @@ import {
   bootstrap,
   deleteState,
   readColumnMap,
+  readRuns,
   readState,
   readStates,
   select,
   upsertRun,
 } from './duckdb-state.js';
+import { readWindows, upsertWindow } from './duckdb-ledger.js';
 
 export interface DuckDbDestinationOptions {
   /** Database file; created (with its directory) if absent. */
@@ -131,6 +134,23 @@ class DuckDbDestination implements Destination {
 
   recordRun(run: RunRecord): Promise<void> {
     return this.write(`recording run ${run.runId}`, (c, db) => upsertRun(c, this.ns(db), run));
+  }
+
+  listRuns(limit: number): Promise<RunRecord[]> {
+    return this.read('listing runs', (c, db) => readRuns(c, this.ns(db), limit));
+  }
+
+  recordWindow(record: WindowRecord): Promise<void> {
+    if (record.status === 'done') {
+      return Promise.reject(new Error('recordWindow: "done" is written by commit, with the rows'));
+    }
+    return this.write(`recording window of ${record.streamKey}`, (c, db) =>
+      upsertWindow(c, this.ns(db), record),
+    );
+  }
+
+  listWindows(streamKeys?: string[]): Promise<WindowRecord[]> {
+    return this.read('listing backfill windows', (c, db) => readWindows(c, this.ns(db), streamKeys));
   }
 
   async beginLoad(request: LoadRequest): Promise<Load> {

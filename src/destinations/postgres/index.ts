@@ -15,6 +15,7 @@ import type {
   LoadRequest,
   Logger,
   RunRecord,
+  WindowRecord,
   StreamLock,
   StreamState,
 } from '../../core/contracts.js';
@@ -24,7 +25,16 @@ import { classifyPgError } from './postgres-errors.js';
 import { PostgresLoad } from './postgres-load.js';
 import { acquireStreamLock } from './postgres-lock.js';
 import { MAX_IDENTIFIER_BYTES, quoteIdent } from './postgres-sql.js';
-import { bootstrap, deleteState, readColumnMap, readState, readStates, upsertRun } from './postgres-state.js';
+import { readWindows, upsertWindow } from './postgres-ledger.js';
+import {
+  bootstrap,
+  deleteState,
+  readColumnMap,
+  readRuns,
+  readState,
+  readStates,
+  upsertRun,
+} from './postgres-state.js';
 
 export interface PostgresDestinationOptions {
   /** Connection string; may contain a password (never logged, never in an error). */
@@ -170,6 +180,25 @@ class PostgresDestination implements Destination {
 
   async recordRun(run: RunRecord): Promise<void> {
     await this.query(`recording run ${run.runId}`, (pool) => upsertRun(pool, this.options.schema, run));
+  }
+
+  async listRuns(limit: number): Promise<RunRecord[]> {
+    return this.query('listing runs', (pool) => readRuns(pool, this.options.schema, limit));
+  }
+
+  async recordWindow(record: WindowRecord): Promise<void> {
+    if (record.status === 'done') {
+      throw new Error('recordWindow: "done" is written by commit, with the rows');
+    }
+    await this.query(`recording window of ${record.streamKey}`, (pool) =>
+      upsertWindow(pool, this.options.schema, record),
+    );
+  }
+
+  async listWindows(streamKeys?: string[]): Promise<WindowRecord[]> {
+    return this.query('listing backfill windows', (pool) =>
+      readWindows(pool, this.options.schema, streamKeys),
+    );
   }
 
   async lock(streamKey: string, waitMs: number): Promise<StreamLock> {

@@ -35,6 +35,7 @@ import {
 } from './postgres-sql.js';
 import { historyKey, historyTableName } from '../history.js';
 import { assertCursorsInWindow } from './postgres-history.js';
+import { upsertWindow } from './postgres-ledger.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
@@ -172,6 +173,11 @@ export class PostgresLoad implements Load {
       }
       inTransaction = true;
       await run('BEGIN');
+      // commits of one table from several processes (a sharded backfill) take turns: schema changes
+      // and the column map are not safe to interleave
+      await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `exportsync:commit:${this.schemaName}.${schema.table}`,
+      ]);
       // the dedupe sort of a large window stays in memory instead of spilling to disk
       await run(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
       const created = await this.ensureTable(run, schema, request.mode === 'snapshot');
@@ -231,7 +237,11 @@ export class PostgresLoad implements Load {
       }
       statement = 'upsert column map and state';
       await upsertColumnMap(client, this.schemaName, schema.table, schema.columns);
-      await upsertState(client, this.schemaName, this.request.streamKey, request.state);
+      if (request.state) await upsertState(client, this.schemaName, this.request.streamKey, request.state);
+      if (request.ledger) {
+        statement = 'upsert the backfill ledger row';
+        await upsertWindow(client, this.schemaName, { ...request.ledger, status: 'done' });
+      }
       await run('COMMIT');
       const result = { staged: this.staged, upserted, deleted };
       this.log.debug(

@@ -5,8 +5,9 @@
  * would advance the mark past data that never landed.
  */
 import type pg from 'pg';
-import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
 import { redactSecrets } from '../../core/errors.js';
+import { createWindowsTableSql } from './postgres-ledger.js';
 import { qualified, quoteIdent } from './postgres-sql.js';
 
 export const STATE_TABLE = '_exportsync_state';
@@ -42,6 +43,9 @@ export async function bootstrap(client: pg.ClientBase, schema: string): Promise<
          run_id text PRIMARY KEY, command text NOT NULL, started_at timestamptz NOT NULL, finished_at timestamptz,
          status text NOT NULL, streams jsonb NOT NULL, rows bigint NOT NULL DEFAULT 0, error text)`,
     );
+    // added after the first release: tables created before it get the column here
+    await client.query(`ALTER TABLE ${qualified(schema, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS stats jsonb`);
+    await client.query(createWindowsTableSql(schema));
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -138,11 +142,11 @@ export async function upsertColumnMap(
 
 export async function upsertRun(db: Queryable, schema: string, run: RunRecord): Promise<void> {
   await db.query(
-    `INSERT INTO ${qualified(schema, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, rows, error)
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)
+    `INSERT INTO ${qualified(schema, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, rows, error, stats)
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb)
      ON CONFLICT (run_id) DO UPDATE SET command = EXCLUDED.command, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, streams = EXCLUDED.streams,
-       rows = EXCLUDED.rows, error = EXCLUDED.error`,
+       rows = EXCLUDED.rows, error = EXCLUDED.error, stats = EXCLUDED.stats`,
     [
       run.runId,
       run.command,
@@ -152,6 +156,36 @@ export async function upsertRun(db: Queryable, schema: string, run: RunRecord): 
       JSON.stringify(run.streams),
       String(run.rows),
       run.error === undefined ? null : redactSecrets(run.error),
+      run.stats === undefined ? null : redactSecrets(JSON.stringify(run.stats)),
     ],
   );
+}
+
+export async function readRuns(db: Queryable, schema: string, limit: number): Promise<RunRecord[]> {
+  const res = await db.query<{
+    run_id: string;
+    command: string;
+    started_at: Date;
+    finished_at: Date | null;
+    status: RunRecord['status'];
+    streams: string[];
+    rows: string;
+    error: string | null;
+    stats: RunStreamStats[] | null;
+  }>(
+    `SELECT run_id, command, started_at, finished_at, status, streams, rows, error, stats
+     FROM ${qualified(schema, RUNS_TABLE)} ORDER BY started_at DESC, run_id DESC LIMIT $1`,
+    [limit],
+  );
+  return res.rows.map((r) => ({
+    runId: r.run_id,
+    command: r.command,
+    startedAt: r.started_at.toISOString(),
+    ...(r.finished_at ? { finishedAt: r.finished_at.toISOString() } : {}),
+    status: r.status,
+    streams: r.streams,
+    rows: Number(r.rows),
+    ...(r.error === null ? {} : { error: r.error }),
+    ...(r.stats === null ? {} : { stats: r.stats }),
+  }));
 }
