@@ -53,17 +53,16 @@ async function main(): Promise<number> {
     }
     process.stdout.write(`${formatSummary(summary)}\n\n`);
 
+    const schema = config.destination.type === 'duckdb' ? config.destination.schema : 'main';
     const db = await DuckDBInstance.create(path);
     const conn = await db.connect();
     const counts = await conn.runAndReadAll(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
-      [config.destination.schema],
+      [schema],
     );
     const rows = [['table', 'rows', 'high-water mark']];
     for (const [name] of counts.getRows() as [string][]) {
-      const n = await conn.runAndReadAll(
-        `SELECT count(*) FROM "${config.destination.schema}"."${name.replace(/"/g, '""')}"`,
-      );
+      const n = await conn.runAndReadAll(`SELECT count(*) FROM "${schema}"."${name.replace(/"/g, '""')}"`);
       const mark = states.find((s) => name === s.streamKey.replace('.', '_'))?.state.highWaterMark ?? '';
       rows.push([name, String(n.getRows()[0]?.[0]), mark]);
     }

@@ -7,6 +7,8 @@
  */
 import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
+import { bigqueryDestinationSchema } from './bigquery.js';
+import { snowflakeDestinationSchema } from './snowflake.js';
 import { sourceSchema } from './sources.js';
 
 /** A whole number ≥ `min` (the error map turns every failure into "must be an integer ≥ min"). */
@@ -50,6 +52,8 @@ export const postgresDestinationSchema = z
 export const destinationSchema = z.discriminatedUnion('type', [
   duckdbDestinationSchema,
   postgresDestinationSchema,
+  bigqueryDestinationSchema,
+  snowflakeDestinationSchema,
 ]);
 
 export const retrySchema = z
@@ -140,7 +144,9 @@ export function effectiveName(entry: unknown): string | undefined {
 
 export const configSchema = z
   .object({
-    destination: destinationSchema.describe('Where the data goes: duckdb (embedded file) or postgres.'),
+    destination: destinationSchema.describe(
+      'Where the data goes: duckdb (embedded file), postgres, bigquery or snowflake.',
+    ),
     sync: syncSchema.prefault({}).describe('Run settings; every key optional.'),
     sources: sourcesSchema.describe('The APIs to sync; each entry is discriminated on `type`.'),
   })

@@ -1,6 +1,6 @@
 /**
  * Creates the configured destination. Each backend's SDK is imported lazily, so a Postgres user
- * never loads DuckDB (and later BigQuery or Snowflake) code.
+ * never loads DuckDB, BigQuery or Snowflake code.
  */
 import type { Destination, Logger } from '../core/contracts.js';
 import type { Config } from '../config/load.js';
@@ -20,6 +20,14 @@ export async function createDestination(config: Config['destination'], log: Logg
     case 'duckdb': {
       const { createDuckDbDestination } = await import('./duckdb/index.js');
       return createDuckDbDestination({ path: config.path, schema: config.schema, log: child });
+    }
+    case 'bigquery': {
+      const { createBigQueryDestination } = await import('./bigquery/index.js');
+      return createBigQueryDestination({ config, log: child });
+    }
+    case 'snowflake': {
+      const { createSnowflakeDestination } = await import('./snowflake/index.js');
+      return createSnowflakeDestination({ config, log: child });
     }
   }
 }

@@ -21,7 +21,7 @@ describe('editor JSON Schema', () => {
     const types = schema.properties.destination.oneOf.map(
       (o: { properties: { type: { const: string } } }) => o.properties.type.const,
     );
-    expect(types).toEqual(['duckdb', 'postgres']);
+    expect(types).toEqual(['duckdb', 'postgres', 'bigquery', 'snowflake']);
     const scarf = schema.properties.sources.items.oneOf?.[0] ?? schema.properties.sources.items;
     expect(scarf.required).toEqual(expect.arrayContaining(['type', 'owner', 'token']));
     expect(scarf.additionalProperties).toBe(false);

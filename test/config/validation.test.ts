@@ -49,11 +49,11 @@ describe('config validation', () => {
   });
 
   it('lists-the-known-destination-types-for-an-unknown-one', () => {
-    expect(configErrorOf(`destination:\n  type: snowflake\n${SCARF}`).issues).toEqual([
-      'destination.type: must be one of: duckdb, postgres',
+    expect(configErrorOf(`destination:\n  type: redshift\n${SCARF}`).issues).toEqual([
+      'destination.type: must be one of: duckdb, postgres, bigquery, snowflake',
     ]);
     expect(configErrorOf(`destination:\n  path: x.duckdb\n${SCARF}`).issues).toEqual([
-      'destination.type: required (one of: duckdb, postgres)',
+      'destination.type: required (one of: duckdb, postgres, bigquery, snowflake)',
     ]);
   });
 
