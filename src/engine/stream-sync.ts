@@ -71,6 +71,8 @@ export interface StreamResult {
   staged: number;
   upserted: number;
   deleted: number;
+  /** Rows inserted or changed in windows that ended at or before the mark the run started from. */
+  lateRows: number;
   highWaterMark: string | null;
   error?: string;
   errorKind?: string;
@@ -88,6 +90,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     staged: 0,
     upserted: 0,
     deleted: 0,
+    lateRows: 0,
     highWaterMark: null,
   };
   let lock;
@@ -99,6 +102,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
   try {
     let state = await o.destination.getState(streamKey);
     result.highWaterMark = state?.highWaterMark ?? null;
+    const startMark = state?.highWaterMark ? new Date(state.highWaterMark) : null;
     // file streams: the units come from the bucket listing, one window per export
     const units = o.stream.listUnits
       ? await o.stream.listUnits(state, { http: o.http, log, signal: o.signal, batchRows: o.batchRows })
@@ -184,6 +188,9 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       result.staged += commit.staged;
       result.upserted += commit.upserted;
       result.deleted += commit.deleted;
+      // a lookback window lies wholly before the starting mark: what it changed arrived late
+      if (startMark && current.to <= startMark && o.stream.writeMode === 'merge')
+        result.lateRows += commit.upserted;
       result.highWaterMark = next?.highWaterMark ?? null;
       log.info(
         {
