@@ -23,9 +23,12 @@ import type {
   Destination,
   LogicalType,
   Row,
+  RunRecord,
+  RunStreamStats,
   StreamState,
   TableSchema,
   Window,
+  WindowRecord,
   WriteMode,
 } from '../../src/core/contracts.js';
 import { DataError, DestinationError, LockedError } from '../../src/core/errors.js';
@@ -99,6 +102,26 @@ export function stateAt(highWaterMark: string | null, schemaVersion = 1): Stream
 
 const DAY1 = win('2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z');
 const DAY2 = win('2024-01-02T00:00:00Z', '2024-01-03T00:00:00Z');
+
+/** A backfill ledger row; by default the 'done' row a commit writes. */
+export function ledgerRow(
+  streamKey: string,
+  window: Window,
+  over: Partial<Omit<WindowRecord, 'streamKey' | 'window'>> = {},
+): WindowRecord {
+  return {
+    streamKey,
+    window,
+    backfillId: 'bf-1',
+    shard: '0/1',
+    status: 'done',
+    rows: 1,
+    attempts: 1,
+    durationMs: 10,
+    updatedAt: '2024-03-01T00:00:00.000Z',
+    ...over,
+  };
+}
 
 /** The UTC day `YYYY-MM-DD` as a window (a snapshot run's window). */
 export function dayWindow(day: string): Window {
@@ -977,6 +1000,187 @@ export function destinationContract(
         { run_id: 'r-1', command: 'run', status: 'failed', rows: '12345678901', error: 'boom' },
         { run_id: 'r-2', command: 'backfill', status: 'ok', rows: '0', error: null },
       ]);
+    });
+
+    // ── the backfill ledger (`_exportsync_windows`) and the runs listing ──
+    // A backfill resumes by skipping windows whose ledger row says 'done'. If 'done' could exist
+    // without the window's rows (written outside the commit, or surviving a rollback), a resumed
+    // backfill would skip data that never landed; if a backfill commit touched the state, it
+    // would move the daily run's mark.
+
+    it('a commit with a ledger row writes it as done in the same commit, visible in listWindows', async () => {
+      await setup();
+      // an earlier failed attempt of the same window, then another stream's window
+      await d.recordWindow(ledgerRow('test.events', DAY1, { status: 'failed', error: 'boom', attempts: 3 }));
+      await d.recordWindow(ledgerRow('a.first', DAY2, { status: 'running' }));
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'bf-1' });
+      await load.write([['a', '2024-01-01T01:00:00Z', 'a', '1']], eventsSchema());
+      const done = ledgerRow('test.events', DAY1, { rows: 12345678901, attempts: 2, durationMs: 1500 });
+      await load.commit({ schema: eventsSchema(), mode: 'merge', window: DAY1, ledger: done });
+      expect(await ids()).toEqual(['a']);
+      // the error of the failed attempt is gone: the row is the commit's, whole
+      expect(await d.listWindows(['test.events'])).toEqual([done]);
+      expect(await d.listWindows()).toEqual([ledgerRow('a.first', DAY2, { status: 'running' }), done]);
+      expect(await d.listWindows(['nobody.here'])).toEqual([]);
+    });
+
+    it('a failing commit with a ledger row leaves neither its rows nor a done row', async () => {
+      await setup();
+      await loadWindow(d, { schema: eventsSchema(), batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]] });
+      const running = ledgerRow('test.events', DAY2, { status: 'running' });
+      await d.recordWindow(running);
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'bf-1' });
+      await load.write(
+        [
+          ['b', '2024-01-02T01:00:00Z', 'b', '1'],
+          [null, '2024-01-02T02:00:00Z', 'no key', '2'],
+        ],
+        eventsSchema(),
+      );
+      const err = await rejection(
+        load.commit({
+          schema: eventsSchema(),
+          mode: 'merge',
+          window: DAY2,
+          ledger: ledgerRow('test.events', DAY2),
+        }),
+      );
+      expect(err).toBeInstanceOf(DestinationError);
+      await load.abort();
+      expect(await ids()).toEqual(['a']);
+      expect(await d.listWindows(['test.events'])).toEqual([running]);
+    });
+
+    it('a commit without state leaves the stored state untouched (a backfill never moves the mark)', async () => {
+      await setup();
+      const s1 = stateAt('2024-01-02T00:00:00.000Z', 4);
+      await loadWindow(d, {
+        schema: eventsSchema(),
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]],
+        state: s1,
+      });
+      const later = win('2024-02-01T00:00:00Z', '2024-02-02T00:00:00Z');
+      const load = await d.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'bf-1' });
+      await load.write([['z', '2024-02-01T01:00:00Z', 'z', '1']], eventsSchema());
+      await load.commit({
+        schema: eventsSchema(),
+        mode: 'merge',
+        window: later,
+        ledger: ledgerRow('test.events', later),
+      });
+      expect(await ids()).toEqual(['a', 'z']);
+      expect(await d.getState('test.events')).toEqual(s1);
+      // a stream that never had state still has none
+      const other = await d.beginLoad({
+        streamKey: 'test.other',
+        schema: eventsSchema('other'),
+        runId: 'bf-1',
+      });
+      await other.write([['o', '2024-01-01T01:00:00Z', 'o', '1']], eventsSchema('other'));
+      await other.commit({ schema: eventsSchema('other'), mode: 'merge', window: DAY1 });
+      expect(await ids('other')).toEqual(['o']);
+      expect(await d.getState('test.other')).toBeNull();
+      expect((await d.listStates()).map((s) => s.streamKey)).toEqual(['test.events']);
+    });
+
+    it("recordWindow refuses 'done' and writes nothing (done is written only by the commit of the rows)", async () => {
+      await setup();
+      const err = await rejection(d.recordWindow(ledgerRow('test.events', DAY1, { status: 'done' })));
+      expect(err).toBeInstanceOf(Error);
+      expect(await d.listWindows()).toEqual([]);
+      // nor may it turn an existing row into done
+      await d.recordWindow(ledgerRow('test.events', DAY1, { status: 'failed', error: 'x' }));
+      await rejection(d.recordWindow(ledgerRow('test.events', DAY1, { status: 'done' })));
+      expect((await d.listWindows()).map((r) => r.status)).toEqual(['failed']);
+    });
+
+    it('recordWindow upserts by stream and window: running then failed leaves one row with the error and attempts', async () => {
+      await setup();
+      await d.recordWindow(ledgerRow('test.events', DAY1, { status: 'running', shard: '0/3' }));
+      await d.recordWindow(ledgerRow('test.events', DAY2, { status: 'running', shard: '1/3' }));
+      const failed = ledgerRow('test.events', DAY1, {
+        status: 'failed',
+        shard: '0/3',
+        backfillId: 'bf-2',
+        attempts: 3,
+        durationMs: 2500,
+        error: 'Scarf rejected GET /events (400)',
+        updatedAt: '2024-03-01T00:10:00.000Z',
+      });
+      await d.recordWindow(failed);
+      expect(await d.listWindows()).toEqual([
+        failed,
+        ledgerRow('test.events', DAY2, { status: 'running', shard: '1/3' }),
+      ]);
+      // a window of another length is another row (the key is the whole window)
+      const twoDays = win('2024-01-01T00:00:00Z', '2024-01-03T00:00:00Z');
+      await d.recordWindow(ledgerRow('test.events', twoDays, { status: 'running' }));
+      expect((await d.listWindows()).length).toBe(3);
+      // secrets never reach the ledger
+      await d.recordWindow(
+        ledgerRow('test.events', DAY2, { status: 'failed', error: 'GET https://u:hunter2@h/x?token=s3cr3t' }),
+      );
+      const stored = (await d.listWindows()).find((r) => r.error?.includes('GET'))?.error ?? '';
+      expect(stored).not.toContain('hunter2');
+      expect(stored).not.toContain('s3cr3t');
+    });
+
+    it('listRuns returns the newest runs first, at most limit, with per-stream stats round-tripped', async () => {
+      await setup();
+      const stats: RunStreamStats[] = [
+        {
+          streamKey: 'scarf.events',
+          status: 'ok',
+          windows: 31,
+          staged: 12345678901,
+          upserted: 15003,
+          deleted: 0,
+          lateRows: 7,
+          requests: 31,
+          bytes: 4_500_000_000,
+          durationMs: 3500,
+        },
+        {
+          streamKey: 'scarf.aggregates',
+          status: 'failed',
+          windows: 0,
+          staged: 0,
+          upserted: 0,
+          deleted: 0,
+          lateRows: 0,
+          requests: 1,
+          bytes: 0,
+          durationMs: 20,
+          error: 'boom',
+        },
+      ];
+      const oldest: RunRecord = {
+        runId: 'r-1',
+        command: 'run',
+        startedAt: '2024-01-01T00:00:00.000Z',
+        finishedAt: '2024-01-01T00:05:00.000Z',
+        status: 'partial',
+        streams: ['scarf.events', 'scarf.aggregates'],
+        rows: 12345678901,
+        error: 'scarf.aggregates: boom',
+        stats,
+      };
+      const middle: RunRecord = {
+        runId: 'r-2',
+        command: 'backfill',
+        startedAt: '2024-01-02T00:00:00.000Z',
+        status: 'running',
+        streams: ['scarf.events'],
+        rows: 0,
+      };
+      const newest: RunRecord = { ...middle, runId: 'r-3', startedAt: '2024-01-03T00:00:00.000Z' };
+      for (const r of [middle, newest, oldest]) await d.recordRun(r);
+      expect(await d.listRuns(10)).toEqual([newest, middle, oldest]);
+      expect(await d.listRuns(2)).toEqual([newest, middle]);
+      // the upsert of a finished run replaces its row, stats included
+      const finished: RunRecord = { ...middle, finishedAt: '2024-01-02T01:00:00.000Z', status: 'ok', stats };
+      await d.recordRun(finished);
+      expect(await d.listRuns(10)).toEqual([newest, finished, oldest]);
     });
 
     it('column map and state survive a reopen', async () => {
