@@ -251,3 +251,15 @@ export function incompleteDaysBefore(
   const endDay = mark.endsWith('T00:00:00.000Z') ? isoDate(addDays(new Date(mark), -1)) : markDay;
   return days(firstDay, endDay).filter((d) => [...truthIds(sim, d, d)].some((id) => !present.has(id)));
 }
+
+// ───────────────────────────── chaos suite helpers (test/chaos) ─────────────────────────────
+
+/** Whether `name` exists in the target's schema (a run killed early may not have created it). */
+export async function tableExists(t: Target, name: string): Promise<boolean> {
+  const schemaOf = t.table().split('.')[0]?.replace(/"/g, '') ?? '';
+  const rows = await t.query<{ n: number }>(
+    `SELECT CAST(count(*) AS INTEGER) AS n FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`,
+    [schemaOf, name],
+  );
+  return Number(rows[0]?.n) > 0;
+}
