@@ -1,5 +1,5 @@
 /**
- * The zod schema of the whole config file: `destination`, `sync`, `sources`. It is the single
+ * The zod schema of the whole config file: `destination`, `sync`, `sources`, `metrics`. It is the single
  * description of what a valid file is: the loader validates with it, the JSON Schema for editors
  * is generated from it, and every default comes from DEFAULTS (src/core/defaults.ts), never
  * from a literal here. Objects are strict: a misspelt key is an error, not a silently ignored
@@ -142,6 +142,30 @@ export function effectiveName(entry: unknown): string | undefined {
   return typeof type === 'string' ? type : undefined;
 }
 
+/**
+ * Where a run publishes its Prometheus metrics (src/metrics). Both optional; with neither, no
+ * metrics are written. A `textfile` that does not end in `.prom` would be silently ignored by
+ * node_exporter's textfile collector, so it is refused here rather than discovered when an alert
+ * never fires.
+ */
+export const metricsSchema = z
+  .object({
+    textfile: z
+      .string()
+      .regex(/\.prom$/, "must end in .prom (node_exporter's textfile collector reads only *.prom files)")
+      .optional()
+      .describe(
+        "Prometheus text file written atomically at the end of each run, for node_exporter's textfile collector (e.g. /var/lib/node_exporter/textfile/exportsync.prom).",
+      ),
+    pushgateway_url: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .optional()
+      .describe(
+        'Pushgateway base URL; each run PUTs its metrics to <url>/metrics/job/exportsync. A failed push is a warning, never a failed run.',
+      ),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     destination: destinationSchema.describe(
@@ -149,10 +173,15 @@ export const configSchema = z
     ),
     sync: syncSchema.prefault({}).describe('Run settings; every key optional.'),
     sources: sourcesSchema.describe('The APIs to sync; each entry is discriminated on `type`.'),
+    metrics: metricsSchema
+      .optional()
+      .describe('Optional Prometheus metrics of each run: a textfile, a Pushgateway, or both.'),
   })
   .strict();
 
 /** The validated file, before source names and per-source settings are resolved (see load.ts). */
 export type ParsedConfig = z.output<typeof configSchema>;
+/** The `metrics:` section as validated. */
+export type MetricsSettings = z.output<typeof metricsSchema>;
 /** What a user may write (defaults optional). */
 export type ConfigInput = z.input<typeof configSchema>;

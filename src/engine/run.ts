@@ -1,13 +1,34 @@
 /**
  * One run: open the destination, record the run, sync the selected streams (p-limit across
- * streams, windows in order within each), record the outcome, and decide the exit code.
+ * streams, windows in order within each), record the outcome with per-stream stats, publish the
+ * metrics (if configured), and decide the exit code.
+ *
+ * The run row is written twice: 'running' at the start (a run killed mid-way stays visible as
+ * such) and its outcome at the end, with `stats` for every selected stream whatever the outcome —
+ * failed and interrupted runs are the ones an operator most needs figures for.
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import pLimit from 'p-limit';
-import type { Destination, HttpClient, Logger, Window } from '../core/contracts.js';
-import { EXIT, errorMessage } from '../core/errors.js';
+import type {
+  Destination,
+  HttpClient,
+  Logger,
+  RunRecord,
+  RunStreamStats,
+  Window,
+} from '../core/contracts.js';
+import { EXIT, ExportSyncError, errorMessage } from '../core/errors.js';
 import type { Config } from '../config/load.js';
 import { createHttpClient } from '../http/client.js';
+import {
+  countingHttpClient,
+  metricsSettingsOf,
+  publishRunMetrics,
+  sourceRetries,
+  type CountingHttpClient,
+  type SourceHttpFigures,
+} from '../metrics/index.js';
 import { DriftWatcher } from '../contract/drift.js';
 import { tableName } from '../schema/identifiers.js';
 import { selectStreams } from './sources.js';
@@ -80,52 +101,119 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
 
   const drift = new DriftWatcher();
   const limit = pLimit(config.sync.concurrency);
-  const results = await Promise.all(
-    selected.map((s) =>
-      limit(() =>
-        syncStream({
-          source: s.source,
-          stream: s.stream,
-          table: tableName(s.source.name, s.stream.name, destination.capabilities.maxIdentifierLength),
-          destination,
-          http: clientFor(s.sourceIndex, s.settings.max_requests_per_run),
-          policy: {
-            backfillDays: s.settings.backfill_days,
-            lookbackDays: s.settings.lookback_days,
-            windowDays: s.stream.windowDays,
-          },
-          windows: options.windows,
-          runId,
-          startedAt,
-          now,
-          windowAttempts: config.sync.window_attempts,
-          batchRows: config.sync.batch_rows,
-          lockWaitMs: config.sync.lock_wait_ms,
-          columnBudget: config.sync.column_budget,
-          log,
-          stopping,
-          signal,
-          drift,
-        }),
-      ),
+  // Per stream: a counting view of its source's client (budget shared) and the time it took.
+  const views = selected.map((s) =>
+    countingHttpClient(clientFor(s.sourceIndex, s.settings.max_requests_per_run)),
+  );
+  const durations = selected.map(() => 0);
+  const tables = selected.map((s) =>
+    tableName(s.source.name, s.stream.name, destination.capabilities.maxIdentifierLength),
+  );
+  const settled = await Promise.allSettled(
+    selected.map((s, i) =>
+      limit(async () => {
+        const t0 = performance.now();
+        try {
+          return await syncStream({
+            source: s.source,
+            stream: s.stream,
+            table: tables[i] as string,
+            destination,
+            http: views[i] as CountingHttpClient,
+            policy: {
+              backfillDays: s.settings.backfill_days,
+              lookbackDays: s.settings.lookback_days,
+              windowDays: s.stream.windowDays,
+            },
+            windows: options.windows,
+            runId,
+            startedAt,
+            now,
+            windowAttempts: config.sync.window_attempts,
+            batchRows: config.sync.batch_rows,
+            lockWaitMs: config.sync.lock_wait_ms,
+            columnBudget: config.sync.column_budget,
+            log,
+            stopping,
+            signal,
+            drift,
+          });
+        } finally {
+          durations[i] = Math.round(performance.now() - t0);
+        }
+      }),
     ),
+  );
+  // syncStream reports its own failures; anything that still escapes is a bug, kept as that
+  // stream's failure so the other streams' outcomes and the run's stats are not lost with it.
+  const results = settled.map((r, i) =>
+    r.status === 'fulfilled' ? r.value : crashed(streamKeys[i] as string, tables[i] as string, r.reason, log),
   );
 
   const summary = summarise(runId, results, [...clients.values()], now().getTime() - startedAt.getTime());
   const failed = results.filter((r) => r.status !== 'ok' && r.status !== 'interrupted');
+  const record: RunRecord = {
+    runId,
+    command: options.command ?? 'run',
+    startedAt: startedAt.toISOString(),
+    finishedAt: now().toISOString(),
+    status: summary.status,
+    streams: streamKeys,
+    rows: results.reduce((n, r) => n + r.staged, 0),
+    error: failed.length > 0 ? failed.map((r) => `${r.streamKey}: ${r.error}`).join('; ') : undefined,
+    stats: results.map((r, i) => streamStats(r, views[i] as CountingHttpClient, durations[i] ?? 0)),
+  };
   await destination
-    .recordRun({
-      runId,
-      command: options.command ?? 'run',
-      startedAt: startedAt.toISOString(),
-      finishedAt: now().toISOString(),
-      status: summary.status,
-      streams: streamKeys,
-      rows: results.reduce((n, r) => n + r.staged, 0),
-      error: failed.length > 0 ? failed.map((r) => `${r.streamKey}: ${r.error}`).join('; ') : undefined,
-    })
+    .recordRun(record)
     .catch((err) => log.warn({ err: errorMessage(err) }, 'could not record the run outcome'));
+
+  const metrics = metricsSettingsOf(config);
+  if (metrics) {
+    const sources: SourceHttpFigures[] = [];
+    for (const [index, client] of clients) {
+      const name = config.sources[index]?.name ?? String(index);
+      const own = views.filter((_, i) => selected[i]?.sourceIndex === index);
+      sources.push({ source: name, attempts: client.requestCount, retries: sourceRetries(client, own) });
+    }
+    await publishRunMetrics({ settings: metrics, run: record, destination, sources, log });
+  }
   return summary;
+}
+
+/** One stream's line in the run record. */
+function streamStats(r: StreamResult, http: CountingHttpClient, durationMs: number): RunStreamStats {
+  return {
+    streamKey: r.streamKey,
+    status: r.status,
+    windows: r.windows,
+    staged: r.staged,
+    upserted: r.upserted,
+    deleted: r.deleted,
+    lateRows: r.lateRows,
+    requests: http.requests,
+    bytes: http.bytes,
+    durationMs,
+    ...(r.error === undefined ? {} : { error: r.error }),
+  };
+}
+
+function crashed(streamKey: string, table: string, err: unknown, log: Logger): StreamResult {
+  const error = errorMessage(err);
+  log.error({ stream: streamKey, err: error }, 'stream failed unexpectedly');
+  return {
+    streamKey,
+    table,
+    status: 'failed',
+    windows: 0,
+    windowsPlanned: 0,
+    staged: 0,
+    upserted: 0,
+    deleted: 0,
+    lateRows: 0,
+    highWaterMark: null,
+    error,
+    errorKind: err instanceof ExportSyncError ? err.kind : 'internal',
+  };
 }
 
 function summarise(
