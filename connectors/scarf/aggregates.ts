@@ -21,7 +21,7 @@ import { readNdjson } from '../../src/http/json.js';
 import type { ScarfBreakdown } from './config.js';
 import { SCARF_AGGREGATE_COLUMNS } from './dictionary-aggregates.js';
 import type { ScarfEndpoint } from './events.js';
-import { dayRanges, describeRanges, scarfGet, type ScarfDayRange } from './request.js';
+import { dateQuery, dayRanges, describeRanges, scarfGet, type ScarfDayRange } from './request.js';
 
 export function aggregatesStream(e: ScarfEndpoint, breakdowns: readonly ScarfBreakdown[]): StreamDefinition {
   const path = `/v2/packages/${encodeURIComponent(e.owner)}/aggregates`;
@@ -35,10 +35,7 @@ export function aggregatesStream(e: ScarfEndpoint, breakdowns: readonly ScarfBre
     const response = await scarfGet(
       {
         endpoint,
-        query: [
-          ['start_date', range.startDate],
-          ['end_date', range.endDate],
-          ['rollup', 'daily'],
+        query: [...dateQuery(range), ['rollup', 'daily'],
           ['breakdown', breakdown],
         ],
         token: e.token,

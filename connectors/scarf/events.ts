@@ -8,7 +8,7 @@ import { readCsv } from '../../src/http/csv.js';
 import type { ScarfSourceConfig } from './config.js';
 import { SCARF_EVENT_COLUMNS } from './dictionary.js';
 import type { ScarfRequestInfo } from './errors.js';
-import { dayRanges, describeRanges, scarfGet, type ScarfDayRange } from './request.js';
+import { dateQuery, dayRanges, describeRanges, scarfGet, type ScarfDayRange } from './request.js';
 
 export interface ScarfEndpoint {
   owner: string;
@@ -39,10 +39,7 @@ export async function* readEventsCsv(
   const response = await scarfGet(
     {
       endpoint,
-      query: [
-        ['start_date', range.startDate],
-        ['end_date', range.endDate],
-      ],
+      query: dateQuery(range),
       token: e.token,
       info: { owner: e.owner, ...range, windowDays: e.windowDays, endpoint, ...info },
       expect: 'csv',

@@ -11,7 +11,23 @@
  */
 import type { HttpResponse, ReadContext, Window } from '../../src/core/contracts.js';
 import { DAY_MS, addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
+import { SCARF_EVENTS_CONTRACT } from './contract.js';
 import { SCARF_ERROR_STATUSES, notCsvError, scarfError, type ScarfRequestInfo } from './errors.js';
+
+/** Whether Scarf's end_date includes its day: the contract's point (connectors/scarf/contract.ts). */
+export const END_INCLUSIVE = SCARF_EVENTS_CONTRACT.endInclusive?.value ?? true;
+
+/**
+ * The `start_date`/`end_date` query pair of an inclusive day range under the contract's end-date
+ * semantics: the last day itself when end_date is inclusive, the day after it when exclusive.
+ */
+export function dateQuery(range: ScarfDayRange, inclusive = END_INCLUSIVE): Array<[string, string]> {
+  const end = inclusive ? range.endDate : isoDate(addDays(new Date(`${range.endDate}T00:00:00Z`), 1));
+  return [
+    ['start_date', range.startDate],
+    ['end_date', end],
+  ];
+}
 
 /** One request's inclusive day range. */
 export interface ScarfDayRange {

@@ -8,7 +8,18 @@
  * tests that count rows would pass for the wrong reason.
  */
 import { DAY_MS, isoDate } from '../../src/core/time.js';
+import { SCARF_EVENTS_CONTRACT } from './contract.js';
 import { SCARF_EVENT_FIELDS } from './dictionary.js';
+
+/**
+ * Header names come from the stream contract (connectors/scarf/contract.ts), values are written
+ * positionally in dictionary order: both lists must have the same length, or every column after
+ * the difference would be misaligned.
+ */
+const CONTRACT_FIELDS: readonly string[] = Object.keys(SCARF_EVENTS_CONTRACT.fields);
+if (CONTRACT_FIELDS.length !== SCARF_EVENT_FIELDS.length) {
+  throw new Error('connectors/scarf/contract.ts and dictionary.ts disagree on the event fields');
+}
 
 export interface ScarfDataOptions {
   seed: string | number;
@@ -173,8 +184,8 @@ function poolsFor(seed: number): SeedPools {
 /** The header of a response covering days up to `lastDay`. */
 export function headerFor(lastDay: string, o: ScarfDataOptions): string[] {
   return o.newColumnFrom !== undefined && lastDay >= o.newColumnFrom
-    ? [...SCARF_EVENT_FIELDS, o.newColumnName]
-    : [...SCARF_EVENT_FIELDS];
+    ? [...CONTRACT_FIELDS, o.newColumnName]
+    : [...CONTRACT_FIELDS];
 }
 
 let prefixDay = Number.NaN;

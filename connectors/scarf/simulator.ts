@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DAY_MS, addDays, daysBetween, isoDate } from '../../src/core/time.js';
 import { SIM_COMPANIES, aggregateRows, rollupRows } from './simulator-companies.js';
 import { csvLine, dayRows, headerFor, type ScarfDataOptions } from './simulator-data.js';
+import { CONTRACT_END_INCLUSIVE, variantRows, type ScarfContractVariant } from './simulator-variants.js';
 import {
   DEFAULT_FAULT_KINDS,
   FaultPicker,
@@ -26,6 +27,7 @@ import {
 } from './simulator-faults.js';
 
 export { faults, type ScarfFault } from './simulator-faults.js';
+export type { ScarfContractVariant } from './simulator-variants.js';
 
 export interface ScarfSimulatorOptions extends Partial<ScarfDataOptions>, Partial<ScarfFaultPolicy> {
   /** Port on 127.0.0.1 (default 0: any free port). */
@@ -44,6 +46,8 @@ export interface ScarfSimulatorOptions extends Partial<ScarfDataOptions>, Partia
   today?: Date;
   /** Rows per socket write (default 256). */
   chunkRows?: number;
+  /** Breaks one assumption of connectors/scarf/contract.ts (simulator-variants.ts); default none. */
+  variant?: ScarfContractVariant;
 }
 
 /** One request as the simulator saw it. `rows` counts data rows written (grows while streaming). */
@@ -71,6 +75,8 @@ export interface ScarfSimulator {
   queueFaults(list: Array<ScarfFault | null>): void;
   /** Moves the simulator's clock (undefined: back to the real clock or `today`). */
   setNow(now: Date | undefined): void;
+  /** Serves the next requests with this contract variant ({} = the contract as written). */
+  setVariant(variant: ScarfContractVariant): void;
   /** The rows a request for [startDate, endDate] (inclusive, YYYY-MM-DD) returns now, header first. */
   rows(startDate: string, endDate: string): Generator<string[]>;
   /** The aggregate objects `/aggregates` returns now for the days and one breakdown. */
@@ -109,6 +115,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     faultSeed: options.faultSeed ?? data.seed,
   });
   let fixedNow = options.now;
+  let variant: ScarfContractVariant = options.variant ?? {};
   const requests: RequestLog[] = [];
 
   /** The clock and whether today's rows stop at it. */
@@ -228,13 +235,18 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
         return;
       }
     }
-    const days = daysBetween(new Date(`${startDate}T00:00:00Z`), new Date(`${endDate}T00:00:00Z`)) + 1;
-    if (days < 1) {
+    const asked = daysBetween(new Date(`${startDate}T00:00:00Z`), new Date(`${endDate}T00:00:00Z`)) + 1;
+    if (asked < 1) {
       return sendJson(res, entry, 400, {
         message: 'start_date must not be after end_date',
         code: 'invalid-package-query',
       });
     }
+    // The contract's end_date semantics (or the variant's): exclusive serves one day less, and
+    // start_date = end_date then serves nothing (the silent loss `check --contract` must catch).
+    const inclusive = variant.endInclusive ?? CONTRACT_END_INCLUSIVE;
+    const lastDay = inclusive ? endDate : isoDate(addDays(new Date(`${endDate}T00:00:00Z`), -1));
+    const days = inclusive ? asked : asked - 1;
     if (days > maxRangeDays) {
       return sendJson(res, entry, 400, {
         message: `Date range of ${days} days is longer than the maximum of ${maxRangeDays} days`,
@@ -253,7 +265,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
       const breakdowns = url.searchParams.getAll('breakdown');
       const lines = (function* () {
         for (const b of breakdowns.length > 0 ? breakdowns : ['by-total'])
-          for (const o of aggregates(startDate, endDate, b)) yield `${JSON.stringify(o)}\n`;
+          for (const o of aggregates(startDate, lastDay, b)) yield `${JSON.stringify(o)}\n`;
       })();
       return stream(
         res,
@@ -271,7 +283,8 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
         return sendJson(res, entry, 404, { message: `Company ${domain} not found`, code: 'not-found' });
       }
       const lines = (function* () {
-        for (const fields of companyEventRows(domain, startDate, endDate)) yield csvLine(fields);
+        for (const fields of variantRows(companyEventRows(domain, startDate, lastDay), variant))
+          yield csvLine(fields);
       })();
       return stream(
         res,
@@ -285,7 +298,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     }
     if (route.kind === 'pixel-events') {
       const lines = (function* () {
-        for (const fields of pixelRows(startDate, endDate)) yield csvLine(fields);
+        for (const fields of variantRows(pixelRows(startDate, lastDay), variant)) yield csvLine(fields);
       })();
       return stream(
         res,
@@ -298,7 +311,7 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
       );
     }
     const lines = (function* () {
-      for (const fields of rows(startDate, endDate)) yield csvLine(fields);
+      for (const fields of variantRows(rows(startDate, lastDay), variant)) yield csvLine(fields);
     })();
     await stream(res, entry, lines, 1, fault, 'text/csv', `${owner}-events-${startDate}-${endDate}.csv`);
   }
@@ -460,6 +473,9 @@ export async function startScarfSimulator(options: ScarfSimulatorOptions = {}): 
     queueFaults: (list) => picker.enqueue(list),
     setNow(now) {
       fixedNow = now;
+    },
+    setVariant(v) {
+      variant = v;
     },
     rows,
     aggregates,

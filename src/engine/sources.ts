@@ -9,6 +9,11 @@ import { resolveSourceSettings } from '../config/load.js';
 import { scarfConnector } from '../../connectors/scarf/index.js';
 import { replicatedConnector } from '../../connectors/replicated/index.js';
 import { marketplaceConnector } from '../../connectors/marketplace/index.js';
+import { SCARF_CONTRACTS } from '../../connectors/scarf/contract.js';
+import { REPLICATED_CONTRACTS } from '../../connectors/replicated/contract.js';
+import { MARKETPLACE_CONTRACTS } from '../../connectors/marketplace/contract.js';
+import type { ContractMap } from '../contract/types.js';
+import { tolerate } from '../contract/tolerance.js';
 
 export interface ConnectorModule<C = never> {
   type: string;
@@ -21,6 +26,38 @@ const CONNECTORS: Record<string, ConnectorModule<never>> = {
   replicated: replicatedConnector as unknown as ConnectorModule<never>,
   marketplace: marketplaceConnector as unknown as ConnectorModule<never>,
 };
+
+/** Each connector's stream contracts (connectors/<name>/contract.ts), by stream name. */
+const CONTRACTS: Record<string, ContractMap> = {
+  scarf: SCARF_CONTRACTS,
+  replicated: REPLICATED_CONTRACTS,
+  marketplace: MARKETPLACE_CONTRACTS,
+};
+
+/**
+ * A source from one config entry, its streams carrying their contracts (a contract the connector
+ * set itself is kept) and reading through the contract tolerance (src/contract/tolerance.ts).
+ * `overrides` replace config keys (check --contract builds probe sources with its own window_days).
+ */
+export function createSource(
+  sourceConfig: Config['sources'][number],
+  index: number,
+  overrides: Record<string, unknown> = {},
+): Source {
+  const connector = CONNECTORS[sourceConfig.type];
+  if (!connector) {
+    throw new ConfigError(
+      `sources[${index}].type: unknown connector '${sourceConfig.type}' (known: ${Object.keys(CONNECTORS).join(', ')})`,
+    );
+  }
+  const source = connector.create({ ...sourceConfig, ...overrides } as never);
+  const contracts = CONTRACTS[sourceConfig.type] ?? {};
+  for (const stream of source.streams) {
+    stream.contract ??= contracts[stream.name];
+    tolerate(stream);
+  }
+  return source;
+}
 
 export interface SelectedStream {
   source: Source;
@@ -37,13 +74,7 @@ export function selectStreams(config: Config, only?: string[]): SelectedStream[]
   const selected: SelectedStream[] = [];
   const matched = new Set<string>();
   config.sources.forEach((sourceConfig, index) => {
-    const connector = CONNECTORS[sourceConfig.type];
-    if (!connector) {
-      throw new ConfigError(
-        `sources[${index}].type: unknown connector '${sourceConfig.type}' (known: ${Object.keys(CONNECTORS).join(', ')})`,
-      );
-    }
-    const source = connector.create(sourceConfig as never);
+    const source = createSource(sourceConfig, index);
     const available = new Map(source.streams.map((s) => [s.name, s]));
     const wanted = sourceConfig.streams ?? [...available.keys()];
     wanted.forEach((name, j) => {
