@@ -263,3 +263,32 @@ export async function tableExists(t: Target, name: string): Promise<boolean> {
   );
   return Number(rows[0]?.n) > 0;
 }
+
+/** A DuckDB target on a file of the caller's choosing (e.g. on a small tmpfs). */
+export function duckdbTargetAt(path: string): Target {
+  return {
+    backend: 'duckdb',
+    table: (name = TABLE) => `"main".${quote(name)}`,
+    destinationYaml: `{ type: duckdb, path: "${path}" }`,
+    async query<T>(sql: string, params: unknown[] = []) {
+      const db = await acquireDatabase(path, silentLogger);
+      try {
+        const c = await connect(db);
+        try {
+          const reader = await c.runAndReadAll(sql, params as never);
+          return reader
+            .getRowObjects()
+            .map((row) =>
+              Object.fromEntries(
+                Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]),
+              ),
+            ) as T[];
+        } finally {
+          disconnect(db, c);
+        }
+      } finally {
+        await releaseDatabase(db, silentLogger);
+      }
+    },
+  };
+}
