@@ -2,9 +2,13 @@
  * The `exportsync` command line. Commands print results on stdout and log JSON on stderr.
  * Exit codes: 0 ok · 1 failed · 2 invalid config · 3 partial (some streams failed) ·
  * 4 locked by another run · 130 interrupted (stopped by a signal after committing).
+ * `backfill` exits 3 when some of its windows failed (the others committed).
  */
 import { Command } from 'commander';
 import { EXIT } from './core/errors.js';
+import { backfillCommand } from './commands/backfill.js';
+import { defineBackfillCommands } from './commands/backfill-cli.js';
+import { backfillStatusCommand } from './commands/backfill-status.js';
 import { checkCommand } from './commands/check.js';
 import { exitCodeFor, loadContext } from './commands/context.js';
 import { planCommand } from './commands/plan.js';
@@ -52,6 +56,10 @@ async function main(argv: string[]): Promise<number> {
         planCommand(await loadContext(program.opts().config), opts),
       ),
     );
+  defineBackfillCommands(program, {
+    backfill: act(async (flags) => backfillCommand(await loadContext(program.opts().config), flags)),
+    status: act(async (flags) => backfillStatusCommand(await loadContext(program.opts().config), flags)),
+  });
   const state = program.command('state').description('inspect or reset the stored high-water marks');
   state
     .command('show')
