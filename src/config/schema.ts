@@ -60,13 +60,13 @@ export const retrySchema = z
   .object({
     attempts: int(1)
       .default(DEFAULTS.retry_attempts)
-      .describe('Attempts per HTTP request, first try included.'),
+      .describe('Attempts per HTTP request on 429, 408, 5xx, resets and timeouts, the first try included.'),
     min_delay_ms: int(0)
       .default(DEFAULTS.retry_min_delay_ms)
-      .describe('First backoff delay; doubles per attempt.'),
+      .describe('First backoff delay; doubles per attempt, with jitter.'),
     max_delay_ms: int(0)
       .default(DEFAULTS.retry_max_delay_ms)
-      .describe('Cap on one backoff delay and on Retry-After.'),
+      .describe('Cap on one backoff delay and on an honoured Retry-After.'),
   })
   .strict()
   .superRefine((retry, ctx) => {
@@ -83,25 +83,33 @@ export const syncSchema = z
   .object({
     backfill_days: int(1)
       .default(DEFAULTS.backfill_days)
-      .describe('UTC days a first run loads, today included.'),
+      .describe("UTC days a stream's first run loads, today included."),
     lookback_days: int(0)
       .default(DEFAULTS.lookback_days)
-      .describe('Days re-read before the stored mark each run.'),
-    concurrency: int(1).default(DEFAULTS.concurrency).describe('Streams synced at once.'),
-    batch_rows: int(1).default(DEFAULTS.batch_rows).describe('Rows per destination write.'),
+      .describe(
+        'Whole days each later run re-reads before the day of the stored mark, for late-arriving data.',
+      ),
+    concurrency: int(1)
+      .default(DEFAULTS.concurrency)
+      .describe('Streams synced at once (the windows of one stream are always in order).'),
+    batch_rows: int(1)
+      .default(DEFAULTS.batch_rows)
+      .describe('Records per batch from the parser to the destination.'),
     window_attempts: int(1)
       .default(DEFAULTS.window_attempts)
-      .describe('Attempts per window when a body fails.'),
+      .describe('Attempts per window when a response breaks off midway or a commit hits a transient error.'),
     request_timeout_ms: int(1)
       .default(DEFAULTS.request_timeout_ms)
-      .describe('Idle time that ends a request.'),
+      .describe('No byte for this long ends a request (then retried).'),
     max_requests_per_run: int(1)
       .default(DEFAULTS.max_requests_per_run)
-      .describe('Requests per source per run.'),
-    lock_wait_ms: int(0).default(DEFAULTS.lock_wait_ms).describe("Wait for another run's stream lock."),
+      .describe('Requests one source may make in one run, retries included (cost guard).'),
+    lock_wait_ms: int(0)
+      .default(DEFAULTS.lock_wait_ms)
+      .describe("How long to wait for another run's lock on a stream before giving up (exit 4)."),
     column_budget: int(1)
       .default(DEFAULTS.column_budget)
-      .describe('Dynamic columns per table before _extra.'),
+      .describe('Dynamic columns per table; past it, new fields go to the _extra JSON column.'),
     retry: retrySchema.prefault({}),
   })
   .strict();
