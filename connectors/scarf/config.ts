@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sourceCommonFields } from '../../src/config/source-common.js';
+import { filesLocationFields } from '../../src/files/config.js';
 
 /** Every stream the Scarf connector has, in the order `Source.streams` lists them. */
 export const SCARF_STREAMS = [
@@ -16,6 +17,9 @@ export const SCARF_STREAMS = [
  * several times the calls after an upgrade; the other streams are opt-in.
  */
 export const SCARF_DEFAULT_STREAMS = ['events'];
+
+/** Streams Scarf's scheduled exports deliver (`events-…` and `company-rollups-…` objects). */
+export const SCARF_FILE_STREAMS = ['events', 'company_rollup'] as const;
 
 /** Values of the aggregates `breakdown` parameter (source-apis.md §2.2; `govermental` [sic] as Scarf spells it). */
 export const SCARF_BREAKDOWNS = [
@@ -53,10 +57,17 @@ export const scarfSourceSchema = z
       .array(z.string().min(1))
       .min(1)
       .default([...SCARF_DEFAULT_STREAMS]),
-    /** Scarf user or organisation name (`{owner}` in the API paths). */
-    owner: z.string().min(1),
-    /** API token; write `${SCARF_API_TOKEN}` so it comes from the environment. */
-    token: z.string().min(1),
+    /**
+     * `api` (default): the export API. `files`: Scarf's daily scheduled exports in a bucket or
+     * folder (`files.url`), into the same tables; no API calls (docs/files.md).
+     */
+    mode: z.enum(['api', 'files']).default('api'),
+    /** Files mode: where the scheduled exports land. */
+    files: z.object(filesLocationFields).strict().optional(),
+    /** Scarf user or organisation name (`{owner}` in the API paths). Required in api mode ('' = absent). */
+    owner: z.string().min(1).default(''),
+    /** API token; write `${SCARF_API_TOKEN}` so it comes from the environment. Required in api mode. */
+    token: z.string().min(1).default(''),
     /** API origin; point it at a proxy or the simulator. */
     base_url: z.url().default('https://api.scarf.sh'),
     /** Breakdowns the `aggregates` stream fetches (one request per breakdown per window). Default [by-total]. */
@@ -83,6 +94,24 @@ export const scarfSourceSchema = z
   })
   .strict()
   .superRefine((source, ctx) => {
+    if (source.mode === 'files') {
+      if (!source.files)
+        ctx.addIssue({ code: 'custom', path: ['files'], message: 'required with mode: files (files.url)' });
+      source.streams.forEach((s, i) => {
+        if (!(SCARF_FILE_STREAMS as readonly string[]).includes(s)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['streams', i],
+            message: `stream '${s}' has no scheduled export files; mode files has: ${SCARF_FILE_STREAMS.join(', ')}`,
+          });
+        }
+      });
+      return;
+    }
+    if (source.files) ctx.addIssue({ code: 'custom', path: ['files'], message: 'only with mode: files' });
+    for (const key of ['owner', 'token'] as const) {
+      if (source[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: 'required' });
+    }
     if (source.streams.includes('company_events') && source.company_domains === undefined) {
       ctx.addIssue({
         code: 'custom',

@@ -12,12 +12,15 @@ import { companyEventsStream } from './company-events.js';
 import { companyRollupStream } from './company-rollup.js';
 import { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
 import { endpointOf, eventsStream, pixelEventsStream } from './events.js';
+import { createScarfFilesSource } from './files.js';
 import { scarfGet } from './request.js';
 
 export { scarfSourceSchema, type ScarfSourceConfig } from './config.js';
 export { dayRanges, type ScarfDayRange } from './request.js';
 
 export function createScarfSource(config: ScarfSourceConfig): Source {
+  // files mode: the scheduled exports in a bucket or folder, same tables (connectors/scarf/files.ts)
+  if (config.mode === 'files') return createScarfFilesSource(config);
   const e = endpointOf(config);
   const path = `/v2/packages/${encodeURIComponent(e.owner)}/events`;
   const endpoint = `${e.baseUrl}${path}`;
