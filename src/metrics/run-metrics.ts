@@ -5,8 +5,9 @@
  * - `*_total` counters are sums over every recorded run's per-stream stats (run and backfill).
  *   Deleting old rows of `_exportsync_runs` lowers them, which Prometheus reads as a counter
  *   reset (rate() and increase() handle it).
- * - `exportsync_last_success_timestamp_seconds` is the end of the latest run in which the stream
- *   ended `ok`. A stream that never succeeded has no such series (alert with absent()).
+ * - `exportsync_last_success_timestamp_seconds` is the end of the latest `run` (not backfill: a
+ *   backfill does not move the daily mark, so its success must not hide a failing daily job) in
+ *   which the stream ended `ok`. A stream that never succeeded has no such series.
  * - everything else describes the run that just ended (gauges).
  * When the run log cannot be read, the previous exposition (the textfile) stands in for the
  * history, so a database hiccup does not reset the counters or forget the last success.
@@ -84,7 +85,7 @@ export function runMetrics(input: RunMetricsInput): MetricFamily[] {
   for (const r of runs) {
     for (const s of r.stats ?? []) {
       for (const c of COUNTERS) add(c.name, s.streamKey, Number(s[c.field]) || 0);
-      if (s.status === 'ok') succeeded(s.streamKey, seconds(r.finishedAt));
+      if (s.status === 'ok' && r.command === 'run') succeeded(s.streamKey, seconds(r.finishedAt));
     }
   }
   if (!input.history) {
@@ -125,7 +126,7 @@ export function runMetrics(input: RunMetricsInput): MetricFamily[] {
     },
     {
       name: LAST_SUCCESS,
-      help: 'When a run last ended with this stream ok (Unix seconds). Alert on its age.',
+      help: 'When a daily run last ended with this stream ok (Unix seconds). Alert on its age.',
       type: 'gauge',
       samples: perStream(lastSuccess),
     },

@@ -12,6 +12,8 @@ import { silentLogger } from '../../src/core/log.js';
 import { createHttpClient } from '../../src/http/client.js';
 import { countingHttpClient, sourceRetries } from '../../src/metrics/counting-http.js';
 import { formatExposition, parseExposition } from '../../src/metrics/prometheus.js';
+import { runMetrics } from '../../src/metrics/run-metrics.js';
+import { sample } from './support.js';
 
 describe('exposition format', () => {
   test('escapes-label-values-and-round-trips', () => {
@@ -126,6 +128,43 @@ describe('metrics config section', () => {
         'metrics.pushgateway_url: must be an http:// or https:// URL',
         expect.stringMatching(/^metrics(\.pushgateway)?: unknown key/),
       ]),
+    );
+  });
+});
+
+describe('metrics from the run log', () => {
+  const stats = (status: 'ok' | 'failed', staged: number) => ({
+    streamKey: 'scarf.events',
+    status,
+    windows: 1,
+    staged,
+    upserted: staged,
+    deleted: 0,
+    lateRows: 0,
+    requests: 1,
+    bytes: 100,
+    durationMs: 10,
+  });
+  const record = (runId: string, command: string, finishedAt: string, s: ReturnType<typeof stats>) => ({
+    runId,
+    command,
+    startedAt: finishedAt,
+    finishedAt,
+    status: s.status,
+    streams: ['scarf.events'],
+    rows: s.staged,
+    stats: [s],
+  });
+
+  test('a-backfill-adds-to-the-counters-but-is-not-a-daily-success', () => {
+    const daily = record('a', 'run', '2026-11-01T00:00:00.000Z', stats('ok', 5));
+    const backfill = record('b', 'backfill', '2026-11-02T00:00:00.000Z', stats('ok', 7));
+    const current = record('c', 'run', '2026-11-03T00:00:00.000Z', stats('failed', 0));
+    const text = formatExposition(runMetrics({ run: current, history: [backfill, daily], sources: [] }));
+    const labels = { source: 'scarf', stream: 'scarf.events' };
+    expect(sample(text, 'exportsync_rows_total', labels)).toBe(12);
+    expect(sample(text, 'exportsync_last_success_timestamp_seconds', labels)).toBe(
+      Date.parse('2026-11-01T00:00:00Z') / 1000,
     );
   });
 });
