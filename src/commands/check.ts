@@ -2,15 +2,23 @@ import type { CheckVerdict } from '../core/contracts.js';
 import { errorMessage } from '../core/errors.js';
 import { createDestination } from '../destinations/index.js';
 import { createHttpClient } from '../http/client.js';
+import { checkContractCommand, type CheckContractOptions } from './check-contract.js';
 import { type CommandContext, streamsOf } from './context.js';
+
+export interface CheckOptions extends CheckContractOptions {
+  /** Compare each stream's real answers with its contract instead (check-contract.ts). */
+  contract?: boolean;
+}
 
 /**
  * `exportsync check`: credentials and connectivity, one verdict line per source and one for the
  * destination (`ok    <target>: <message>` / `FAIL  <target>: <message>`). Writes nothing to
  * user tables. Exit 1 if any verdict fails. Each source line starts with the source's configured
  * `name`, so two sources of one type (two tokens, one owner) are told apart.
+ * With `contract: true` it runs `check --contract` instead (check-contract.ts).
  */
-export async function checkCommand(ctx: CommandContext): Promise<number> {
+export async function checkCommand(ctx: CommandContext, opts: CheckOptions = {}): Promise<number> {
+  if (opts.contract) return checkContractCommand(ctx, opts);
   const selected = streamsOf(ctx); // config errors exit 2 before anything is contacted
   const verdicts: CheckVerdict[] = [];
   const destination = await createDestination(ctx.config.destination, ctx.log);

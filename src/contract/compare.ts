@@ -130,7 +130,8 @@ export function compareShape(contract: StreamContract, shape: ObservedShape): Po
     const seen = Object.keys(f.formats);
     if (format && seen.length > 0) {
       const same = seen.length === 1 && seen[0] === format.value;
-      const zoneLost = hasZone(format.value) && seen.some((s) => !hasZone(s) && s !== 'YYYY-MM-DD');
+      const zoneLost =
+        hasZone(format.value) && seen.some((s) => /^YYYY-MM-DD./.test(s) && !hasZone(s));
       out.push({
         point: `field ${name}: format`,
         field: name,

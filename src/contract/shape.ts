@@ -5,7 +5,7 @@
  */
 import type { LogicalType, RecordBatch, StreamContract } from '../core/contracts.js';
 import { canonicalize } from '../schema/types.js';
-import { temporalFormat } from './formats.js';
+import { midnightDate, temporalFormat } from './formats.js';
 
 export type ValueKind = 'boolean' | 'integer' | 'decimal' | 'date' | 'timestamp' | 'string' | 'json';
 
@@ -58,6 +58,15 @@ function kindOf(v: unknown): ValueKind {
   return 'string';
 }
 
+/**
+ * The value loads into a column of `type`: it canonicalizes, or it is a date sent as a midnight
+ * timestamp (which the run's tolerance turns into the date, src/contract/tolerance.ts).
+ */
+export function fits(type: LogicalType, v: unknown): boolean {
+  if (canonicalize(type, v) !== undefined) return true;
+  return type === 'date' && typeof v === 'string' && midnightDate(v) !== undefined;
+}
+
 export class ShapeObserver {
   private readonly byName = new Map<string, ObservedField>();
   private records = 0;
@@ -106,7 +115,7 @@ export class ShapeObserver {
     f.kinds[kind] = (f.kinds[kind] ?? 0) + 1;
     const format = typeof v === 'string' ? temporalFormat(v) : null;
     if (format) f.formats[format] = (f.formats[format] ?? 0) + 1;
-    if (f.expected && canonicalize(f.expected, v) === undefined) {
+    if (f.expected && !fits(f.expected, v)) {
       f.misfits++;
       const shape = format ?? `${kind}`;
       f.misfitFormats[shape] = (f.misfitFormats[shape] ?? 0) + 1;

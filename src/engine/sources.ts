@@ -37,12 +37,15 @@ const CONTRACTS: Record<string, ContractMap> = {
 /**
  * A source from one config entry, its streams carrying their contracts (a contract the connector
  * set itself is kept) and reading through the contract tolerance (src/contract/tolerance.ts).
- * `overrides` replace config keys (check --contract builds probe sources with its own window_days).
+ * `overrides` replace config keys (check --contract builds probe sources with its own window_days);
+ * `tolerant: false` leaves the batches as the connector reads them (check --contract reports the
+ * alternatives the tolerance would hide).
  */
 export function createSource(
   sourceConfig: Config['sources'][number],
   index: number,
   overrides: Record<string, unknown> = {},
+  options: { tolerant?: boolean } = {},
 ): Source {
   const connector = CONNECTORS[sourceConfig.type];
   if (!connector) {
@@ -54,7 +57,7 @@ export function createSource(
   const contracts = CONTRACTS[sourceConfig.type] ?? {};
   for (const stream of source.streams) {
     stream.contract ??= contracts[stream.name];
-    tolerate(stream);
+    if (options.tolerant !== false) tolerate(stream);
   }
   return source;
 }
