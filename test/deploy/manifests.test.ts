@@ -2,15 +2,23 @@
  * Every manifest in deploy/k8s/ against what the CLI, the config loader and the image accept:
  * the container's arguments are commands and options the CLI has (spawned with `--help`), every
  * `${VAR}` the ConfigMap's config uses is provided by the pod's env (secrets from the Secret),
- * the config parses with the real loader, and the mount path is $EXPORTSYNC_CONFIG.
+ * the config parses with the real loader, and the mount path is $EXPORTSYNC_CONFIG. The backfill
+ * Job's arguments, with $(JOB_COMPLETION_INDEX) expanded as Kubernetes does for each index, go
+ * through the CLI's own backfill parser, and its N shards cover every window exactly once.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import YAML from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { DEFAULTS } from '../../src/core/defaults.js';
+import type { ConfigError } from '../../src/core/errors.js';
+import { parseBackfillFlags } from '../../src/commands/backfill.js';
+import { defineBackfillCommands, type BackfillFlags } from '../../src/commands/backfill-cli.js';
+import { planBackfill, shardWindows } from '../../src/engine/backfill-plan.js';
+import { selectStreams } from '../../src/engine/sources.js';
 import { readDockerfile } from './dockerfile.js';
 import { run } from './spawn.js';
 
@@ -38,6 +46,9 @@ const secret = one('Secret');
 const configMap = one('ConfigMap');
 const pod: Doc = cronJob.spec.jobTemplate.spec.template.spec;
 const container: Doc = pod.containers.find((c: Doc) => c.name === 'exportsync');
+const backfillJob = one('Job');
+const backfillPod: Doc = backfillJob.spec.template.spec;
+const backfillContainer: Doc = backfillPod.containers.find((c: Doc) => c.name === 'exportsync');
 
 /** Problems with a container's command line, judged by the CLI's own `--help` for that command. */
 async function cliArgProblems(args: string[]): Promise<string[]> {
@@ -78,10 +89,10 @@ function containerEnv(c: Doc, secrets: Doc[]): { env: Record<string, string>; pr
 }
 
 /** The file the config ConfigMap appears as inside the container, per its volume and mount. */
-function mountedConfigFiles(c: Doc): Map<string, { configMap: string; key: string }> {
+function mountedConfigFiles(c: Doc, podSpec: Doc = pod): Map<string, { configMap: string; key: string }> {
   const out = new Map<string, { configMap: string; key: string }>();
   for (const m of c.volumeMounts ?? []) {
-    const cm = pod.volumes.find((v: Doc) => v.name === m.name)?.configMap;
+    const cm = podSpec.volumes.find((v: Doc) => v.name === m.name)?.configMap;
     if (!cm) continue;
     const items: Array<{ key: string; path: string }> =
       cm.items ?? Object.keys(configMap.data ?? {}).map((k) => ({ key: k, path: k }));
@@ -112,7 +123,12 @@ function referencedVars(text: string): string[] {
 
 describe('deploy/k8s manifests', () => {
   test('every file parses and every document names its kind, apiVersion and name', () => {
-    expect(files.sort()).toEqual(['configmap.yaml', 'cronjob.yaml', 'secret.example.yaml']);
+    expect(files.sort()).toEqual([
+      'backfill-job.yaml',
+      'configmap.yaml',
+      'cronjob.yaml',
+      'secret.example.yaml',
+    ]);
     for (const { file, doc } of docs) {
       expect(doc.apiVersion, file).toBeTruthy();
       expect(doc.kind, file).toBeTruthy();
@@ -127,16 +143,20 @@ describe('deploy/k8s manifests', () => {
   });
 
   test('the argument check catches unknown commands and options', async () => {
-    const [streams, stateShow, shard, backfill] = await Promise.all([
+    const [streams, stateShow, shard, backfill, status, typo] = await Promise.all([
       cliArgProblems(['run', '--streams', 'events']),
       cliArgProblems(['state', 'show', '--json']),
       cliArgProblems(['run', '--shard', '0/3']),
-      cliArgProblems(['backfill']),
+      cliArgProblems(['backfill', '--from', '2025-01-01', '--to', '2025-02-01', '--shard', '0/2']),
+      cliArgProblems(['backfill', 'status', '--json']),
+      cliArgProblems(['backfil', '--from', '2025-01-01']),
     ]);
     expect(streams).toEqual([]);
     expect(stateShow).toEqual([]);
     expect(shard.join()).toContain('--shard is not an option');
-    expect(backfill.join()).toContain('"backfill" is not a command');
+    expect(backfill).toEqual([]);
+    expect(status).toEqual([]);
+    expect(typo.join()).toContain('"backfil" is not a command');
   });
 
   test('the config file is mounted from the ConfigMap exactly at $EXPORTSYNC_CONFIG', () => {
@@ -218,5 +238,118 @@ describe('deploy/k8s manifests', () => {
     expect(mib(requests.memory)).toBeGreaterThanOrEqual(peakMiB);
     expect(mib(limits.memory)).toBeGreaterThanOrEqual(1.5 * peakMiB);
     expect(mib(limits.memory)).toBeGreaterThanOrEqual(mib(requests.memory));
+  });
+});
+
+/** `$(NAME)` in a container argument, expanded the way the kubelet does: only names in the env. */
+function expandArgs(args: string[], env: Record<string, string>): string[] {
+  return args.map((a) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string) => env[name] ?? m));
+}
+
+/** The flags the CLI's own backfill parser hands to the command, for these arguments. */
+async function parsedBackfillFlags(args: string[]): Promise<BackfillFlags> {
+  let flags: BackfillFlags | undefined;
+  const program = new Command('exportsync').option('-c, --config <path>').exitOverride();
+  defineBackfillCommands(program, {
+    backfill: async (f) => void (flags = f),
+    status: async () => {
+      throw new Error('the Job runs backfill status, not a backfill');
+    },
+  });
+  await program.parseAsync(args, { from: 'user' });
+  if (!flags) throw new Error(`no backfill command in ${args.join(' ')}`);
+  return flags;
+}
+
+describe('deploy/k8s backfill Job', () => {
+  const n: number = backfillJob.spec.completions;
+  const indexEnv = (backfillContainer.env as Doc[]).find((e) => e.name === 'JOB_COMPLETION_INDEX');
+  /** The container's env in pod `i`: JOB_COMPLETION_INDEX is the pod's completion index. */
+  const envOf = (i: number) => ({
+    ...containerEnv(backfillContainer, [secret]).env,
+    JOB_COMPLETION_INDEX: String(i),
+  });
+
+  test('an Indexed Job of N pods at once, exit 2 not retried, evictions not counted', () => {
+    expect(backfillJob.apiVersion).toBe('batch/v1');
+    expect(backfillJob.spec.completionMode).toBe('Indexed');
+    expect(n).toBeGreaterThan(1);
+    expect(backfillJob.spec.parallelism).toBe(n);
+    expect(backfillJob.spec.backoffLimitPerIndex).toBeGreaterThan(0);
+    expect(backfillPod.restartPolicy).toBe('Never');
+    const rules = backfillJob.spec.podFailurePolicy.rules as Doc[];
+    expect(rules.find((r) => r.action === 'FailJob')?.onExitCodes).toMatchObject({
+      containerName: backfillContainer.name,
+      operator: 'In',
+      values: [2],
+    });
+    expect(rules.find((r) => r.action === 'Ignore')?.onPodConditions).toEqual([{ type: 'DisruptionTarget' }]);
+    // the index reaches $(JOB_COMPLETION_INDEX) through the container env (the downward API)
+    expect(indexEnv?.valueFrom?.fieldRef?.fieldPath).toBe(
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+    );
+  });
+
+  test('its arguments are a backfill command the CLI accepts (--help of the real CLI)', async () => {
+    expect(backfillContainer.command, 'command unset: the image ENTRYPOINT runs the CLI').toBeUndefined();
+    expect(await cliArgProblems(expandArgs(backfillContainer.args, envOf(0)))).toEqual([]);
+  });
+
+  test('in pod i the CLI parser reads --shard i/N with N = completions, and the same range in every pod', async () => {
+    const now = new Date();
+    const parsed = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const args = expandArgs(backfillContainer.args, envOf(i));
+        expect(args.join(' ')).not.toContain('$(');
+        return parseBackfillFlags(await parsedBackfillFlags(args), now);
+      }),
+    );
+    parsed.forEach((p, i) => expect(p.shard).toEqual({ index: i, count: n }));
+    for (const p of parsed) expect(p.range).toEqual(parsed[0]!.range);
+    expect(parsed[0]!.redo).toBe(false);
+    // without the index in the env the argument stays literal and the parser refuses it (exit 2)
+    const unexpanded = await parsedBackfillFlags(backfillContainer.args);
+    let refused: unknown;
+    try {
+      parseBackfillFlags(unexpanded, now);
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as ConfigError).issues.join()).toMatch(/^--shard: .*JOB_COMPLETION_INDEX/);
+  });
+
+  test('the N pods together take every window of the range exactly once', async () => {
+    const config = parseConfig(configMap.data['config.yaml'], 'configmap', envOf(0));
+    const { range } = parseBackfillFlags(
+      await parsedBackfillFlags(expandArgs(backfillContainer.args, envOf(0))),
+      new Date(),
+    );
+    const plan = planBackfill(selectStreams(config), range, new Date());
+    expect(plan.windows.length).toBeGreaterThan(n);
+    const taken = Array.from({ length: n }, (_, i) => shardWindows(plan, { index: i, count: n })).flat();
+    const key = (w: { streamKey: string; window: { from: Date } }) =>
+      `${w.streamKey}@${w.window.from.toISOString()}`;
+    expect(taken.map(key).sort()).toEqual(plan.windows.map(key).sort());
+    expect(new Set(taken.map(key)).size).toBe(taken.length);
+  });
+
+  test('the same config, Secret env, mounts, image and security as the CronJob', () => {
+    const withoutIndex = (backfillContainer.env as Doc[]).filter((e) => e.name !== 'JOB_COMPLETION_INDEX');
+    expect(withoutIndex).toEqual(container.env);
+    expect(backfillContainer.volumeMounts).toEqual(container.volumeMounts);
+    expect(backfillPod.volumes).toEqual(pod.volumes);
+    expect(backfillContainer.image).toBe(container.image);
+    expect(backfillContainer.securityContext).toEqual(container.securityContext);
+    expect(backfillPod.securityContext).toEqual(pod.securityContext);
+    expect(backfillContainer.resources).toEqual(container.resources);
+    expect(backfillPod.terminationGracePeriodSeconds).toBe(pod.terminationGracePeriodSeconds);
+    // and on their own terms: the config file is at $EXPORTSYNC_CONFIG, its ${VAR}s from the Secret
+    const { env, problems } = containerEnv(backfillContainer, [secret]);
+    expect(problems).toEqual([]);
+    expect(mountedConfigFiles(backfillContainer, backfillPod).get(env.EXPORTSYNC_CONFIG!)).toEqual({
+      configMap: configMap.metadata.name,
+      key: 'config.yaml',
+    });
+    expect(parseConfig(configMap.data['config.yaml'], 'configmap', env).destination.type).toBe('postgres');
   });
 });
