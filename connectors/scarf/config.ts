@@ -42,6 +42,15 @@ export const SCARF_BREAKDOWNS = [
 export const DEFAULT_MAX_COMPANIES = 100;
 
 /**
+ * A field only api mode needs: optional in the schema (files mode has no token), required in api
+ * mode by the refinement below. Typed as present, since only api-mode code reads it (and the
+ * refinement guarantees it there); files mode (files.ts) never touches it.
+ */
+function apiOnly(schema: z.ZodString): z.ZodString {
+  return schema.optional() as unknown as z.ZodString;
+}
+
+/**
  * The `sources[]` entry of a Scarf source. Strict: a misspelt key is an error naming it, not a
  * silently ignored setting (a typo in `company_domains` would otherwise sync nothing, quietly).
  */
@@ -64,10 +73,10 @@ export const scarfSourceSchema = z
     mode: z.enum(['api', 'files']).default('api'),
     /** Files mode: where the scheduled exports land. */
     files: z.object(filesLocationFields).strict().optional(),
-    /** Scarf user or organisation name (`{owner}` in the API paths). Required in api mode ('' = absent). */
-    owner: z.string().min(1).default(''),
+    /** Scarf user or organisation name (`{owner}` in the API paths). Required in api mode. */
+    owner: apiOnly(z.string().min(1)),
     /** API token; write `${SCARF_API_TOKEN}` so it comes from the environment. Required in api mode. */
-    token: z.string().min(1).default(''),
+    token: apiOnly(z.string().min(1)),
     /** API origin; point it at a proxy or the simulator. */
     base_url: z.url().default('https://api.scarf.sh'),
     /** Breakdowns the `aggregates` stream fetches (one request per breakdown per window). Default [by-total]. */
@@ -110,7 +119,7 @@ export const scarfSourceSchema = z
     }
     if (source.files) ctx.addIssue({ code: 'custom', path: ['files'], message: 'only with mode: files' });
     for (const key of ['owner', 'token'] as const) {
-      if (source[key] === '') ctx.addIssue({ code: 'custom', path: [key], message: 'required' });
+      if (source[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required' });
     }
     if (source.streams.includes('company_events') && source.company_domains === undefined) {
       ctx.addIssue({

@@ -53,7 +53,7 @@ export async function startS3(): Promise<S3Server> {
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: body,
+          Body: Buffer.isBuffer(body) ? body : Buffer.from(body),
           ...(contentEncoding ? { ContentEncoding: contentEncoding } : {}),
         }),
       );
