@@ -88,3 +88,29 @@ describe('docs/config.md', () => {
     expect(docs).toMatch(/\| `metrics\.pushgateway_url` \| URL \|/);
   });
 });
+
+describe('docs/commands.md', () => {
+  it('names-every-command-and-flag-the-cli-defines', async () => {
+    const docs = await readFile(new URL('../../docs/commands.md', import.meta.url), 'utf8');
+    const sources = await Promise.all(
+      ['src/cli.ts', 'src/commands/backfill-cli.ts', 'src/commands/runs.ts'].map((f) =>
+        readFile(new URL(`../../${f}`, import.meta.url), 'utf8'),
+      ),
+    );
+    const text = sources.join('\n');
+    const commands = [...text.matchAll(/\.command\('([a-z-]+)/g)].map((m) => m[1] as string);
+    const flags = [...text.matchAll(/\.(?:option|requiredOption)\('(?:-[a-z], )?(--[a-z-]+)/g)].map(
+      (m) => m[1] as string,
+    );
+    expect(commands).toEqual(
+      expect.arrayContaining(['run', 'check', 'plan', 'backfill', 'status', 'show', 'reset', 'runs']),
+    );
+    expect(
+      commands.filter(
+        (c) =>
+          !docs.includes(`## ${c}`) && !docs.includes(` ${c}\n`) && !new RegExp(`## \\S+ ${c}\\b`).test(docs),
+      ),
+    ).toEqual([]);
+    expect(flags.filter((f) => !docs.includes(`\`${f}`))).toEqual([]);
+  });
+});
