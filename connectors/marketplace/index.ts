@@ -26,6 +26,7 @@ import { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.
 import { DATASETS, type DatasetSpec } from './dictionary.js';
 import { MARKETPLACE_ERROR_STATUSES, marketplaceError } from './errors.js';
 import { awaitJob, readJson, ticketOf } from './export-job.js';
+import { createMarketplaceFilesSource } from './files.js';
 import { retentionEdge } from './retention.js';
 
 export { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
@@ -56,6 +57,8 @@ export function createMarketplaceSource(
   config: MarketplaceSourceConfig,
   options: MarketplaceOptions = {},
 ): Source {
+  // files mode: saved report files in a bucket or folder, same tables (connectors/marketplace/files.ts)
+  if (config.mode === 'files') return createMarketplaceFilesSource(config, options.now);
   const baseUrl = config.base_url.replace(/\/+$/, '');
   const now = options.now ?? (() => new Date());
   const headers = {
