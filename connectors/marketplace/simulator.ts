@@ -22,11 +22,13 @@ import {
   type ScarfFault,
   type ScarfFaultPolicy,
 } from '../scarf/simulator-faults.js';
+import { MARKETPLACE_CONTRACTS } from './contract.js';
 import { ADMIN_ONLY, DATASET_NAMES, datasetSpec } from './dictionary.js';
 import { retentionEdgeDate } from './retention.js';
 import { datasetRows, type MarketplaceDataOptions, type SimRow, type Viewer } from './simulator-data.js';
 
 export { faults } from '../scarf/simulator-faults.js';
+
 
 export const PUBLISHER_TOKEN = 'mp-publisher-token';
 export const ADMIN_TOKEN = 'mp-admin-token';
@@ -50,6 +52,12 @@ export interface MarketplaceSimulatorOptions
   expireJobs?: number;
   /** Datasets answering 403 whatever the role (a permission revoked upstream). */
   forbidden?: string[];
+  /** end_date includes its day (default: the contract's `endInclusive`). A contract variant. */
+  endInclusive?: boolean;
+  /** Appended to every date value, e.g. 'T00:00:00Z' (dates sent with a time). A contract variant. */
+  dateSuffix?: string;
+  /** JSON as a bare array instead of `{…, "<wrapper>": [...]}` (the contract's member). A contract variant. */
+  bareJson?: boolean;
 }
 
 export interface MarketplaceRequestLog {
@@ -80,7 +88,14 @@ export interface MarketplaceSimulator {
       Partial<
         Pick<
           MarketplaceSimulatorOptions,
-          'asyncThreshold' | 'failJobs' | 'expireJobs' | 'forbidden' | 'jobPendingPolls'
+          | 'asyncThreshold'
+          | 'failJobs'
+          | 'expireJobs'
+          | 'forbidden'
+          | 'jobPendingPolls'
+          | 'endInclusive'
+          | 'dateSuffix'
+          | 'bareJson'
         >
       >,
   ): void;
@@ -107,6 +122,9 @@ export async function startMarketplaceSimulator(
     failJobs: options.failJobs ?? 0,
     expireJobs: options.expireJobs ?? 0,
     forbidden: options.forbidden ?? [],
+    endInclusive: options.endInclusive,
+    dateSuffix: options.dateSuffix ?? '',
+    bareJson: options.bareJson ?? false,
   };
   const picker = new FaultPicker({
     faultRate: options.faultRate ?? 0,
@@ -139,21 +157,32 @@ export async function startMarketplaceSimulator(
     viewer: Viewer,
     csv: boolean,
   ): () => Generator<string> {
-    const header = datasetSpec(dataset).columns.map((c) => c.name);
+    // field names, date fields and the JSON wrapper come from the contract (connectors/marketplace/contract.ts)
+    const contract = MARKETPLACE_CONTRACTS[dataset]!;
+    const header = Object.keys(contract.fields);
+    const dates = header.filter((h) => contract.fields[h]?.value === 'date');
+    const wrapper = contract.wrapper?.value ?? 'periods';
+    const inclusive = s.endInclusive ?? contract.endInclusive?.value ?? true;
+    const last = inclusive ? end : isoDate(addDays(new Date(`${end}T00:00:00Z`), -1));
+    const served = function* (): Generator<SimRow> {
+      for (const r of rowsOf(dataset, start, last, viewer)) {
+        if (s.dateSuffix) for (const d of dates) if (r[d]) r[d] = `${String(r[d])}${s.dateSuffix}`;
+        yield r;
+      }
+    };
     return function* () {
       if (csv) {
         yield csvLine(header);
-        for (const r of rowsOf(dataset, start, end, viewer))
-          yield csvLine(header.map((h) => String(r[h] ?? '')));
+        for (const r of served()) yield csvLine(header.map((h) => String(r[h] ?? '')));
         return;
       }
-      yield `{"dataset":${JSON.stringify(dataset)},"periods":[`;
+      yield s.bareJson ? '[' : `{"dataset":${JSON.stringify(dataset)},${JSON.stringify(wrapper)}:[`;
       let first = true;
-      for (const r of rowsOf(dataset, start, end, viewer)) {
+      for (const r of served()) {
         yield `${first ? '' : ','}\n${JSON.stringify(r)}`;
         first = false;
       }
-      yield '\n]}';
+      yield s.bareJson ? '\n]' : '\n]}';
     };
   }
 
@@ -335,8 +364,14 @@ export async function startMarketplaceSimulator(
         failJobs,
         forbidden,
         jobPendingPolls,
+        endInclusive,
+        dateSuffix,
+        bareJson,
         ...rest
       } = settings;
+      if (endInclusive !== undefined) s.endInclusive = endInclusive;
+      if (dateSuffix !== undefined) s.dateSuffix = dateSuffix;
+      if (bareJson !== undefined) s.bareJson = bareJson;
       Object.assign(data, rest);
       if (asyncThreshold !== undefined) s.asyncThreshold = asyncThreshold;
       if (failJobs !== undefined) s.failJobs = failJobs;

@@ -41,6 +41,12 @@ interface EventPlan {
   fields: string[];
   /** Input index of each dictionary field (-1: absent). */
   known: number[];
+  /**
+   * Dictionary fields the output carries: those the input has (and field_value_numeric with
+   * field_value). A field the source stopped sending stays absent, so the contract's drift check
+   * reports it missing instead of seeing an empty column.
+   */
+  keep: number[];
   /** Input indexes of other fields, appended after the dictionary fields in this order. */
   others: number[];
 }
@@ -56,10 +62,11 @@ export class EventShaper {
   shape(batch: RecordBatch): RecordBatch {
     const plan = this.planFor(batch.fields);
     const records = batch.records.map((rec) => {
-      const out: unknown[] = plan.known.map((i) => (i < 0 ? null : (rec[i] ?? null)));
-      const text = valueText(out[VALUE]);
-      out[VALUE] = text;
-      out[NUMERIC] = numericValue(text);
+      const full: unknown[] = plan.known.map((i) => (i < 0 ? null : (rec[i] ?? null)));
+      const text = valueText(full[VALUE]);
+      full[VALUE] = text;
+      full[NUMERIC] = numericValue(text);
+      const out = plan.keep.length === full.length ? full : plan.keep.map((j) => full[j]);
       for (const i of plan.others) out.push(rec[i] ?? null);
       return out;
     });
@@ -73,7 +80,10 @@ export class EventShaper {
     const names = input.map((f) => EVENT_JSON_KEYS[f] ?? snakeCase(f));
     const known = EVENT_FIELDS.map((f, j) => (j === NUMERIC ? -1 : names.indexOf(f)));
     const others: number[] = [];
-    const fields = [...EVENT_FIELDS];
+    const keep = EVENT_FIELDS.flatMap((_, j) =>
+      known[j]! >= 0 || (j === NUMERIC && known[VALUE]! >= 0) ? [j] : [],
+    );
+    const fields = keep.map((j) => EVENT_FIELDS[j] as string);
     names.forEach((name, i) => {
       if (EVENT_FIELDS.includes(name) || fields.includes(name)) {
         if (!known.includes(i)) {
@@ -86,7 +96,7 @@ export class EventShaper {
       others.push(i);
       fields.push(name);
     });
-    plan = { fields, known, others };
+    plan = { fields, known, keep, others };
     this.plans.set(key, plan);
     return plan;
   }

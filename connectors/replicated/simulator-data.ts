@@ -8,6 +8,7 @@
  * Getting this wrong makes tests blind: (instance, field, created_at) must be unique by
  * construction, or a merge would collapse distinct events and row counts would match by luck.
  */
+import { EVENT_CSV_FIELDS } from './contract.js';
 import { DAY_MS, isoDate } from '../../src/core/time.js';
 import { hashSeed, mix, rng } from '../scarf/simulator-data.js';
 import { CUSTOMER_INSTANCE_COLUMNS, SNAPSHOT_DATE } from './dictionary.js';
@@ -325,15 +326,8 @@ export function customerInstanceHeader(rows: Array<Record<string, Cell>>): strin
   return header;
 }
 
-export const EVENT_CSV_HEADER = [
-  'app_id',
-  'customer_id',
-  'instance_id',
-  'field_name',
-  'field_value',
-  'is_custom',
-  'created_at',
-];
+/** The `/events` CSV header: the contract's JSON keys in snake_case [G] (connectors/replicated/contract.ts). */
+export const EVENT_CSV_HEADER: string[] = [...EVENT_CSV_FIELDS];
 
 /** CSV cells of an event, in `EVENT_CSV_HEADER` order. */
 export function eventCells(e: SimEvent): string[] {

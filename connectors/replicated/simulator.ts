@@ -33,6 +33,8 @@ import {
   type SimEvent,
 } from './simulator-data.js';
 
+import { REPLICATED_CONTRACTS } from './contract.js';
+
 export { faults } from '../scarf/simulator-faults.js';
 export type ReplicatedFault = ScarfFault;
 
@@ -41,8 +43,15 @@ export interface ReplicatedSimulatorOptions
   port?: number;
   /** The one valid token (default 'replicated-test-token'), expected raw in `Authorization`. */
   token?: string;
-  /** JSON bodies as `{events: [...]}` / `{customerInstances: [...]}` instead of a bare array. */
+  /**
+   * JSON bodies as `{events: [...]}` / `{customerInstances: [...]}` instead of a bare array
+   * (default: the contract's format, connectors/replicated/contract.ts).
+   */
   wrapJson?: boolean;
+  /** `before` includes its day (default: the contract's `endInclusive`). A contract variant. */
+  endInclusive?: boolean;
+  /** `/events` JSON keys as the contract spells them (camel, default) or in snake_case. A contract variant. */
+  eventKeys?: 'camel' | 'snake';
   /** Fixes "now": later events are invisible, the snapshot is as of this instant. */
   now?: Date;
   /** Records per socket write (default 256). */
@@ -64,7 +73,10 @@ export interface ReplicatedSimulator {
   url: string;
   requests: RequestLog[];
   /** Changes data, format or fault settings for the next requests. */
-  set(settings: Partial<ReplicatedDataOptions> & Partial<ScarfFaultPolicy> & { wrapJson?: boolean }): void;
+  set(
+    settings: Partial<ReplicatedDataOptions> &
+      Partial<ScarfFaultPolicy> & { wrapJson?: boolean; endInclusive?: boolean; eventKeys?: 'camel' | 'snake' },
+  ): void;
   queueFaults(list: Array<ScarfFault | null>): void;
   setNow(now: Date | undefined): void;
   /** Ground truth: the events `/events?after&before` returns now (both days inclusive). */
@@ -82,7 +94,19 @@ export async function startReplicatedSimulator(
 ): Promise<ReplicatedSimulator> {
   const token = options.token ?? 'replicated-test-token';
   const chunkRows = options.chunkRows ?? 256;
-  let wrapJson = options.wrapJson ?? false;
+  const contract = REPLICATED_CONTRACTS.instance_events!;
+  let wrapJson = options.wrapJson ?? contract.format.value === 'json-object';
+  let endInclusive = options.endInclusive ?? contract.endInclusive?.value ?? true;
+  let eventKeys = options.eventKeys ?? 'camel';
+  /** The JSON keys of an event: the contract's field names (or their snake_case variant). */
+  const eventKeyNames = Object.keys(contract.fields);
+  const eventJson = (e: SimEvent): Record<string, unknown> =>
+    Object.fromEntries(
+      eventKeyNames.map((k) => [
+        eventKeys === 'snake' ? k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() : k,
+        e[k as keyof SimEvent],
+      ]),
+    );
   const data: ReplicatedDataOptions = {
     seed: options.seed ?? 'replicated',
     appId: options.appId ?? 'app-acme',
@@ -186,13 +210,16 @@ export async function startReplicatedSimulator(
       }
     }
     const types = list(url.searchParams.get('eventTypes'));
-    const source = events(after, before, customers, types);
+    const last = endInclusive ? before : isoDate(addDays(new Date(`${before}T00:00:00Z`), -1));
+    const source = events(after, last, customers, types);
     const records = csv
       ? (function* () {
           yield csvLine(EVENT_CSV_HEADER);
           for (const e of source) yield csvLine(eventCells(e));
         })()
-      : jsonBody(source, 'events');
+      : jsonBody((function* () {
+          for (const e of source) yield eventJson(e);
+        })(), 'events');
     return stream(res, entry, records, fault, csv);
   }
 
@@ -286,7 +313,18 @@ export async function startReplicatedSimulator(
     requests,
     data,
     set(settings) {
-      const { faultRate, failEvery, faultKinds, faultSeed, wrapJson: wrap, ...rest } = settings;
+      const {
+        faultRate,
+        failEvery,
+        faultKinds,
+        faultSeed,
+        wrapJson: wrap,
+        endInclusive: inclusive,
+        eventKeys: keys,
+        ...rest
+      } = settings;
+      if (inclusive !== undefined) endInclusive = inclusive;
+      if (keys !== undefined) eventKeys = keys;
       for (const [k, v] of Object.entries(rest)) (data as unknown as Record<string, unknown>)[k] = v;
       if (wrap !== undefined) wrapJson = wrap;
       picker.update(
