@@ -1,15 +1,215 @@
-/** The Snowflake destination (being built: see issue; until then opening it fails with a ConfigError). */
-import type { Destination, Logger } from '../../core/contracts.js';
-import { ConfigError } from '../../core/errors.js';
-import type { snowflakeDestinationSchema } from '../../config/snowflake.js';
-import type { z } from 'zod';
+/**
+ * The Snowflake destination (snowflake-sdk). Sessions come from one pool, reused across streams:
+ * a load holds its session until it commits or aborts (temporary staging tables and the commit
+ * transaction live there); short statements borrow one and are retried once on a fresh login if
+ * the session was lost. Every session runs with TIMEZONE=UTC; every statement carries a QUERY_TAG
+ * (`{"app":"exportsync","run_id":…,"stream":…}`) so users can find what a run cost in
+ * QUERY_HISTORY. Key-pair auth (SNOWFLAKE_JWT) is preferred; password works too.
+ */
+import type snowflake from 'snowflake-sdk';
+import type {
+  CheckVerdict,
+  ColumnSpec,
+  Destination,
+  DestinationCapabilities,
+  ExistingTable,
+  Load,
+  LoadRequest,
+  Logger,
+  RunRecord,
+  StreamLock,
+  StreamState,
+  WindowRecord,
+} from '../../core/contracts.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
+import type { SnowflakeDestinationConfig } from '../../config/snowflake.js';
+import { readCatalogTable, toExistingTable } from './snowflake-catalog.js';
+import { createWindowsTableSql, readWindows, upsertWindow } from './snowflake-ledger.js';
+import { SnowflakeLoad } from './snowflake-load.js';
+import { acquireLock, createLocksTableSql } from './snowflake-lock.js';
+import { SessionPool, type SnowflakeSession } from './snowflake-session.js';
+import { MAX_IDENTIFIER_LENGTH, quoteIdent } from './snowflake-sql.js';
+import {
+  bootstrapSql,
+  deleteState,
+  readColumnMap,
+  readRuns,
+  readState,
+  readStates,
+  upsertRun,
+  type Run,
+} from './snowflake-state.js';
 
 export interface SnowflakeDestinationOptions {
-  config: z.infer<typeof snowflakeDestinationSchema>;
+  config: SnowflakeDestinationConfig;
   log: Logger;
 }
 
+/** The QUERY_TAG of exportsync's statements: JSON, so QUERY_HISTORY can be filtered by run. */
+export function queryTag(fields: { runId?: string; stream?: string } = {}): string {
+  return JSON.stringify({ app: 'exportsync', ...(fields.runId ? { run_id: fields.runId } : {}), ...(fields.stream ? { stream: fields.stream } : {}) });
+}
+
+/** snowflake-sdk connection options from the config section (validates the auth choice). */
+export function connectionOptions(c: SnowflakeDestinationConfig): snowflake.ConnectionOptions {
+  const auths = (['private_key_path', 'private_key', 'password'] as const).filter((k) => c[k] !== undefined);
+  if (auths.length !== 1) {
+    throw new ConfigError(
+      auths.length === 0
+        ? 'destination: snowflake needs one of private_key_path, private_key (key-pair, preferred) or password'
+        : `destination: set only one of ${auths.join(', ')}`,
+    );
+  }
+  const keyPair = c.private_key_path !== undefined || c.private_key !== undefined;
+  return {
+    account: c.account,
+    username: c.user,
+    database: c.database,
+    ...(c.warehouse ? { warehouse: c.warehouse } : {}),
+    ...(c.role ? { role: c.role } : {}),
+    ...(c.access_url ? { accessUrl: c.access_url } : {}),
+    application: 'exportsync',
+    ...(keyPair
+      ? {
+          authenticator: 'SNOWFLAKE_JWT',
+          ...(c.private_key_path ? { privateKeyPath: c.private_key_path } : { privateKey: c.private_key }),
+          ...(c.private_key_passphrase ? { privateKeyPass: c.private_key_passphrase } : {}),
+        }
+      : { password: c.password }),
+  } as snowflake.ConnectionOptions;
+}
+
 export function createSnowflakeDestination(options: SnowflakeDestinationOptions): Destination {
-  void options;
-  throw new ConfigError('destination.type: snowflake is not available in this build yet');
+  return new SnowflakeDestination(options);
+}
+
+class SnowflakeDestination implements Destination {
+  readonly capabilities: DestinationCapabilities = {
+    name: 'snowflake',
+    maxIdentifierLength: MAX_IDENTIFIER_LENGTH,
+    maxColumns: 10_000,
+    transactionalDdl: false,
+  };
+  private pool: SessionPool | undefined;
+  private readonly loads = new Set<SnowflakeLoad>();
+  private readonly schema: string;
+  private readonly target: string;
+  private readonly log: Logger;
+  private readonly connection: snowflake.ConnectionOptions;
+
+  constructor(private readonly options: SnowflakeDestinationOptions) {
+    const c = options.config;
+    this.connection = connectionOptions(c);
+    this.schema = c.schema;
+    quoteIdent(this.schema);
+    this.target = `account ${c.account} database ${c.database} schema ${c.schema}`;
+    this.log = options.log.child({ target: this.target });
+  }
+
+  private requirePool(): SessionPool {
+    this.pool ??= new SessionPool(this.connection, this.log, [`ALTER SESSION SET TIMEZONE = 'UTC'`], this.target);
+    return this.pool;
+  }
+
+  /** A short statement sequence on a borrowed session, tagged. */
+  private with<T>(fn: (run: Run) => Promise<T>, runId?: string): Promise<T> {
+    const tag = queryTag({ runId });
+    return this.requirePool().with((s: SnowflakeSession) => fn((sql, binds) => s.run(sql, binds, tag)));
+  }
+
+  async open(): Promise<void> {
+    await this.with(async (run) => {
+      for (const sql of bootstrapSql(this.schema)) await run(sql);
+      await run(createWindowsTableSql(this.schema));
+      await run(createLocksTableSql(this.schema));
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const load of [...this.loads]) await load.abort().catch(() => undefined);
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close();
+  }
+
+  async check(): Promise<CheckVerdict> {
+    const target = `snowflake ${this.target}`;
+    try {
+      const { user, role, warehouse } = await this.with(async (run) => {
+        const { rows } = await run('SELECT CURRENT_USER(), CURRENT_ROLE(), CURRENT_WAREHOUSE()');
+        const r = rows[0] ?? [];
+        return { user: r[0], role: r[1], warehouse: r[2] };
+      });
+      if (!warehouse) {
+        return { target, ok: false, message: `connected as ${String(user)} (role ${String(role)}), but no warehouse is active: set destination.warehouse` };
+      }
+      return { target, ok: true, message: `connected as ${String(user)} (role ${String(role)}, warehouse ${String(warehouse)})` };
+    } catch (err) {
+      return { target, ok: false, message: errorMessage(err) };
+    }
+  }
+
+  async describeTable(table: string): Promise<ExistingTable | null> {
+    const t = await this.with((run) => readCatalogTable(run, this.schema, table));
+    return t && toExistingTable(t);
+  }
+
+  getColumnMap(table: string): Promise<ColumnSpec[]> {
+    return this.with((run) => readColumnMap(run, this.schema, table));
+  }
+
+  getState(streamKey: string): Promise<StreamState | null> {
+    return this.with((run) => readState(run, this.schema, streamKey));
+  }
+
+  listStates(): Promise<Array<{ streamKey: string; state: StreamState }>> {
+    return this.with((run) => readStates(run, this.schema));
+  }
+
+  resetState(streamKey: string): Promise<boolean> {
+    return this.with((run) => deleteState(run, this.schema, streamKey));
+  }
+
+  lock(streamKey: string, waitMs: number): Promise<StreamLock> {
+    return acquireLock({
+      pool: this.requirePool(),
+      schema: this.schema,
+      key: `stream:${streamKey}`,
+      waitMs,
+      leaseSeconds: this.options.config.lock_lease_seconds,
+      log: this.log,
+      what: `stream ${streamKey}`,
+      tag: queryTag({ stream: streamKey }),
+    });
+  }
+
+  async recordRun(run: RunRecord): Promise<void> {
+    await this.with((r) => upsertRun(r, this.schema, run), run.runId);
+  }
+
+  listRuns(limit: number): Promise<RunRecord[]> {
+    return this.with((run) => readRuns(run, this.schema, limit));
+  }
+
+  async recordWindow(record: WindowRecord): Promise<void> {
+    if (record.status === 'done') throw new Error('recordWindow: "done" is written by commit, with the rows');
+    await this.with((run) => upsertWindow(run, this.schema, record), record.backfillId);
+  }
+
+  listWindows(streamKeys?: string[]): Promise<WindowRecord[]> {
+    return this.with((run) => readWindows(run, this.schema, streamKeys));
+  }
+
+  async beginLoad(request: LoadRequest): Promise<Load> {
+    const load = await SnowflakeLoad.begin(request, {
+      pool: this.requirePool(),
+      schemaName: this.schema,
+      log: this.log.child({ stream: request.streamKey }),
+      tag: queryTag({ runId: request.runId, stream: request.streamKey }),
+      leaseSeconds: this.options.config.lock_lease_seconds,
+      onFinish: (l) => this.loads.delete(l),
+    });
+    this.loads.add(load);
+    return load;
+  }
 }
