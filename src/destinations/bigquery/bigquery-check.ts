@@ -32,7 +32,8 @@ interface Check {
 
 export async function checkStaged(input: CheckInput): Promise<void> {
   const { schema, streamKey } = input;
-  const staged = (name: string) => (input.stagedColumns.has(name) ? `s.${quoteIdent(name)}` : 'CAST(NULL AS STRING)');
+  const staged = (name: string) =>
+    input.stagedColumns.has(name) ? `s.${quoteIdent(name)}` : 'CAST(NULL AS STRING)';
   const checks: Array<Check & { column: string }> = [];
   for (const k of schema.primaryKey) {
     checks.push({

@@ -90,10 +90,12 @@ export class BqClient {
    */
   async query(sql: string, params: Params, what: string): Promise<TextRow[]> {
     return this.withRetry(what, sql, async () => {
-      const values: Record<string, string | null> = {};
+      const values: Record<string, string | null | { value: string }> = {};
       const types: Record<string, string> = {};
       for (const [name, p] of Object.entries(params)) {
-        values[name] = p.value;
+        // the SDK takes TIMESTAMP and DATE values from a `.value` (its BigQueryTimestamp shape)
+        values[name] =
+          p.value !== null && (p.type === 'TIMESTAMP' || p.type === 'DATE') ? { value: p.value } : p.value;
         types[name] = p.type;
       }
       const jobId = newJobId('q');

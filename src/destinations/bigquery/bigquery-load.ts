@@ -8,7 +8,16 @@
  * at all. If state were written outside this script a crash would lose or double rows.
  */
 import { randomBytes } from 'node:crypto';
-import type { CommitRequest, CommitResult, Load, LoadRequest, Logger, LogicalType, Row, TableSchema } from '../../core/contracts.js';
+import type {
+  CommitRequest,
+  CommitResult,
+  Load,
+  LoadRequest,
+  Logger,
+  LogicalType,
+  Row,
+  TableSchema,
+} from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
@@ -18,8 +27,17 @@ import { windowStatements } from './bigquery-ledger.js';
 import type { acquireLease } from './bigquery-lock.js';
 import { applyPlan, needsChange, planTable, readMetadata } from './bigquery-schema.js';
 import {
-  columnList, DELETED_AT, dedupedSql, MAX_IDENTIFIER_LENGTH, mergeSql, quoteIdent, SEQ, tableRef,
-  windowParams, windowPredicate, withAuditFill,
+  columnList,
+  DELETED_AT,
+  dedupedSql,
+  MAX_IDENTIFIER_LENGTH,
+  mergeSql,
+  quoteIdent,
+  SEQ,
+  tableRef,
+  windowParams,
+  windowPredicate,
+  withAuditFill,
 } from './bigquery-sql.js';
 import { columnMapStatements, stateStatements } from './bigquery-state.js';
 import { StageFile } from './bigquery-stage.js';
@@ -56,7 +74,8 @@ export class BigQueryLoad implements Load {
       types.add(c.type);
     }
     await this.stage.append(rows, schema.columns);
-    if (this.stage.pendingBytes >= this.stageFileBytes) await this.stage.upload(this.columns.map((c) => c.name));
+    if (this.stage.pendingBytes >= this.stageFileBytes)
+      await this.stage.upload(this.columns.map((c) => c.name));
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -64,7 +83,9 @@ export class BigQueryLoad implements Load {
     const { schema } = request;
     validateSchema(schema, request.mode);
     if (request.history && request.mode !== 'snapshot') {
-      throw new DestinationError(`${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`);
+      throw new DestinationError(
+        `${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`,
+      );
     }
     this.followSchema(schema);
     const names = this.columns.map((c) => c.name);
@@ -74,7 +95,11 @@ export class BigQueryLoad implements Load {
     const meta = await readMetadata(this.client, schema.table);
     const plan = planTable(meta, schema, this.stage.decimals, { deletedAt: request.mode === 'snapshot' });
     const history = request.history
-      ? { ...schema, table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH), primaryKey: historyKey(schema) }
+      ? {
+          ...schema,
+          table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH),
+          primaryKey: historyKey(schema),
+        }
       : undefined;
     if (staged > 0) {
       await checkStaged({
@@ -110,7 +135,11 @@ export class BigQueryLoad implements Load {
       if (needsChange(hplan)) await applyPlan(this.client, history, hplan, this.log);
     }
     const { sql, params } = this.script(request, plan.natives, { created, staged, stagedColumns, history });
-    const [row] = await this.client.query(sql, params, `commit of ${this.request.streamKey} into ${schema.table}`);
+    const [row] = await this.client.query(
+      sql,
+      params,
+      `commit of ${this.request.streamKey} into ${schema.table}`,
+    );
     const result = { staged, upserted: Number(row?.upserted ?? 0), deleted: Number(row?.deleted ?? 0) };
     this.log.debug({ table: schema.table, mode: request.mode, ...result }, 'window committed');
     await this.finish();
@@ -153,23 +182,40 @@ export class BigQueryLoad implements Load {
     const body: string[] = [];
     if (request.mode === 'replace_window' && !ctx.created) {
       useWindow();
-      body.push(`DELETE FROM ${target} WHERE ${windowPredicate(schema.cursorColumn)}`, 'SET _es_deleted = @@row_count');
+      body.push(
+        `DELETE FROM ${target} WHERE ${windowPredicate(schema.cursorColumn)}`,
+        'SET _es_deleted = @@row_count',
+      );
     }
     if (ctx.staged > 0) {
       body.push(
         schema.primaryKey.length === 0
           ? `INSERT INTO ${target} (${columnList(names)}) SELECT ${columnList(names)} FROM (${typed})`
-          : mergeSql({ target, source: deduped(), columns: schema.columns, jsonColumns, primaryKey: schema.primaryKey, snapshot: request.mode === 'snapshot' }),
+          : mergeSql({
+              target,
+              source: deduped(),
+              columns: schema.columns,
+              jsonColumns,
+              primaryKey: schema.primaryKey,
+              snapshot: request.mode === 'snapshot',
+            }),
         'SET _es_upserted = @@row_count',
       );
     }
     if (request.mode === 'snapshot' && !ctx.created) {
       const del = quoteIdent(DELETED_AT);
       const match = schema.primaryKey
-        .map((k) => `${castStaged(`s.${quoteIdent(k)}`, natives.get(k) ?? 'STRING', this.stagedTypes.get(k) ?? new Set())} = t.${quoteIdent(k)}`)
+        .map(
+          (k) =>
+            `${castStaged(`s.${quoteIdent(k)}`, natives.get(k) ?? 'STRING', this.stagedTypes.get(k) ?? new Set())} = t.${quoteIdent(k)}`,
+        )
         .join(' AND ');
-      const absent = ctx.staged > 0 ? ` AND NOT EXISTS (SELECT 1 FROM ${stagingRef} AS s WHERE ${match})` : '';
-      body.push(`UPDATE ${target} AS t SET ${del} = CURRENT_TIMESTAMP() WHERE t.${del} IS NULL${absent}`, 'SET _es_deleted = @@row_count');
+      const absent =
+        ctx.staged > 0 ? ` AND NOT EXISTS (SELECT 1 FROM ${stagingRef} AS s WHERE ${match})` : '';
+      body.push(
+        `UPDATE ${target} AS t SET ${del} = CURRENT_TIMESTAMP() WHERE t.${del} IS NULL${absent}`,
+        'SET _es_deleted = @@row_count',
+      );
     }
     if (ctx.history) {
       useWindow();
@@ -199,19 +245,24 @@ export class BigQueryLoad implements Load {
   /** Columns may only be appended; types may change (staged text is retyped at commit). */
   private followSchema(schema: TableSchema): void {
     if (schema.columns.length < this.columns.length) {
-      throw new DestinationError(`${this.request.streamKey}: the schema lost columns (${this.columns.length} → ${schema.columns.length})`);
+      throw new DestinationError(
+        `${this.request.streamKey}: the schema lost columns (${this.columns.length} → ${schema.columns.length})`,
+      );
     }
     for (const [i, c] of schema.columns.entries()) {
       const old = this.columns[i];
       if (old && old.name !== c.name) {
-        throw new DestinationError(`${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`);
+        throw new DestinationError(
+          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
+        );
       }
     }
     this.columns = schema.columns.map((c) => ({ name: c.name, type: c.type }));
   }
 
   private assertUsable(): void {
-    if (this.done) throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
+    if (this.done)
+      throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
   }
 
   private async finish(): Promise<void> {
@@ -221,7 +272,10 @@ export class BigQueryLoad implements Load {
     try {
       await this.stage.discard();
     } catch (err) {
-      this.log.warn({ err: (err as Error).message, table: this.stage.table }, 'staging table not dropped; it expires in a day');
+      this.log.warn(
+        { err: (err as Error).message, table: this.stage.table },
+        'staging table not dropped; it expires in a day',
+      );
     }
   }
 }

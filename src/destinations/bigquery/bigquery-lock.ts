@@ -74,9 +74,12 @@ export async function acquireLease(opts: {
       client
         .query(renewSql, params, `renewing the lease on ${opts.label}`)
         .then(([row]) => {
-          if (Number(row?.n ?? 0) === 0) opts.log.error({ lock: key }, 'lease lost: another run may have taken it');
+          if (Number(row?.n ?? 0) === 0)
+            opts.log.error({ lock: key }, 'lease lost: another run may have taken it');
         })
-        .catch((err: unknown) => opts.log.warn({ lock: key, err: (err as Error).message }, 'lease renewal failed'));
+        .catch((err: unknown) =>
+          opts.log.warn({ lock: key, err: (err as Error).message }, 'lease renewal failed'),
+        );
     },
     Math.max(1000, (opts.ttlSeconds * 1000) / 3),
   );
@@ -94,7 +97,10 @@ export async function acquireLease(opts: {
           `releasing ${opts.label}`,
         );
       } catch (err) {
-        opts.log.warn({ lock: key, err: (err as Error).message }, 'release failed; the lease expires on its own');
+        opts.log.warn(
+          { lock: key, err: (err as Error).message },
+          'release failed; the lease expires on its own',
+        );
       }
     },
   };

@@ -95,7 +95,8 @@ export function planTable(
     if (alterableInPlace(current, target)) plan.inPlace.push({ name: c.name, to: target });
     else plan.rebuild.push({ name: c.name, from: current, to: target });
   }
-  if (opts.deletedAt && !have.has(DELETED_AT)) plan.added.push({ name: DELETED_AT, type: 'TIMESTAMP', mode: 'NULLABLE' });
+  if (opts.deletedAt && !have.has(DELETED_AT))
+    plan.added.push({ name: DELETED_AT, type: 'TIMESTAMP', mode: 'NULLABLE' });
   return plan;
 }
 
@@ -154,7 +155,10 @@ export async function applyPlan(
 }
 
 function planAgain(meta: TableMetadata | null, schema: TableSchema, old: Plan): Plan {
-  const plan = planTable(meta, schema, new Map(), { deletedAt: old.added.some((f) => f.name === DELETED_AT), want: old.natives });
+  const plan = planTable(meta, schema, new Map(), {
+    deletedAt: old.added.some((f) => f.name === DELETED_AT),
+    want: old.natives,
+  });
   return plan;
 }
 
@@ -164,7 +168,9 @@ function planAgain(meta: TableMetadata | null, schema: TableSchema, old: Plan): 
  */
 async function rebuild(client: BqClient, schema: TableSchema, plan: Plan, log: Logger): Promise<void> {
   const ref = tableRef(client.dataset, schema.table);
-  const replaces = plan.rebuild.map((w) => `${convertExpr(quoteIdent(w.name), w.from, w.to)} AS ${quoteIdent(w.name)}`);
+  const replaces = plan.rebuild.map(
+    (w) => `${convertExpr(quoteIdent(w.name), w.from, w.to)} AS ${quoteIdent(w.name)}`,
+  );
   const partField = plan.meta?.timePartitioning?.field;
   const partType = partField ? plan.natives.get(partField) : undefined;
   const partition = partField
@@ -172,7 +178,9 @@ async function rebuild(client: BqClient, schema: TableSchema, plan: Plan, log: L
       ? ` PARTITION BY ${quoteIdent(partField)}`
       : ` PARTITION BY TIMESTAMP_TRUNC(${quoteIdent(partField)}, DAY)`
     : '';
-  const cluster = (plan.meta?.clustering?.fields ?? []).filter((c) => clusterable(plan.natives.get(c) ?? 'STRING'));
+  const cluster = (plan.meta?.clustering?.fields ?? []).filter((c) =>
+    clusterable(plan.natives.get(c) ?? 'STRING'),
+  );
   const clusterBy = cluster.length > 0 ? ` CLUSTER BY ${cluster.map(quoteIdent).join(', ')}` : '';
   const sql = `CREATE OR REPLACE TABLE ${ref}${partition}${clusterBy} AS SELECT * REPLACE (${replaces.join(', ')}) FROM ${ref}`;
   log.info(

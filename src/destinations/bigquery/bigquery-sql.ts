@@ -34,7 +34,8 @@ export function columnList(names: string[], prefix = ''): string {
 
 /** Audit values a commit fills: NULL loaded-at → the statement time, NULL run id → @run_id. */
 export function withAuditFill(name: string, expr: string, bqType: string): string {
-  if (name === AUDIT_COLUMNS.loadedAt && bqType === 'TIMESTAMP') return `COALESCE(${expr}, CURRENT_TIMESTAMP())`;
+  if (name === AUDIT_COLUMNS.loadedAt && bqType === 'TIMESTAMP')
+    return `COALESCE(${expr}, CURRENT_TIMESTAMP())`;
   if (name === AUDIT_COLUMNS.runId && bqType === 'STRING') return `COALESCE(${expr}, @run_id)`;
   return expr;
 }

@@ -34,6 +34,8 @@ export class StageFile {
   readonly decimals = new Map<string, DecimalNeed>();
   /** Staging columns that exist in the staging table (created on the first upload). */
   private tableColumns: string[] | undefined;
+  /** A write error of the local file (disk full): the load can only be aborted. */
+  private failure: Error | undefined;
 
   constructor(
     private readonly client: BqClient,
@@ -45,6 +47,7 @@ export class StageFile {
     if (!this.stream) {
       this.path = join(this.dir, `part-${++this.part}.ndjson`);
       this.stream = createWriteStream(this.path);
+      this.stream.on('error', (err) => (this.failure ??= err));
     }
     const lines: string[] = [];
     for (const row of rows) {
@@ -69,6 +72,7 @@ export class StageFile {
     this.pendingRows += rows.length;
     this.pendingBytes += Buffer.byteLength(text);
     const stream = this.stream;
+    if (this.failure) throw new DestinationError(`staging file ${this.path}: ${this.failure.message}`);
     if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
   }
 
@@ -77,7 +81,9 @@ export class StageFile {
     const stream = this.stream;
     if (!stream || this.pendingRows === 0) return;
     this.stream = undefined;
-    await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      stream.end((err?: Error | null) => (err ? reject(err) : resolve())),
+    );
     const fields: TableField[] = [
       { name: SEQ, type: 'INT64', mode: 'REQUIRED' },
       ...columnNames.map((name) => ({ name, type: 'STRING', mode: 'NULLABLE' })),
@@ -86,38 +92,47 @@ export class StageFile {
     const table = this.client.bq.dataset(this.client.dataset).table(this.table);
     const expected = this.pendingRows;
     let jobId = newJobId('load');
-    const job = await this.client.withRetry(`loading ${expected} rows into ${this.table}`, undefined, async () => {
-      const existing = this.client.bq.job(jobId, this.client.location ? { location: this.client.location } : {});
-      try {
-        const [meta] = await existing.getMetadata();
-        const status = meta.status as { state?: string; errorResult?: unknown } | undefined;
-        if (status?.state === 'DONE' && !status.errorResult) return existing;
-        if (status?.state === 'DONE') {
-          jobId = newJobId('load'); // a failed job is never resubmitted under its own id
-          throw Object.assign(new Error('load job failed'), status.errorResult as object, {
-            errors: [status.errorResult],
-          });
+    const job = await this.client.withRetry(
+      `loading ${expected} rows into ${this.table}`,
+      undefined,
+      async () => {
+        const existing = this.client.bq.job(
+          jobId,
+          this.client.location ? { location: this.client.location } : {},
+        );
+        try {
+          const [meta] = await existing.getMetadata();
+          const status = meta.status as { state?: string; errorResult?: unknown } | undefined;
+          if (status?.state === 'DONE' && !status.errorResult) return existing;
+          if (status?.state === 'DONE') {
+            jobId = newJobId('load'); // a failed job is never resubmitted under its own id
+            throw Object.assign(new Error('load job failed'), status.errorResult as object, {
+              errors: [status.errorResult],
+            });
+          }
+          await existing.promise();
+          return existing;
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
         }
-        await existing.promise();
-        return existing;
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
-      const [created] = await table.createLoadJob(this.path, {
-        sourceFormat: 'NEWLINE_DELIMITED_JSON',
-        schema: { fields },
-        writeDisposition: 'WRITE_APPEND',
-        createDisposition: 'CREATE_NEVER',
-        ignoreUnknownValues: false,
-        maxBadRecords: 0,
-        jobId,
-      });
-      await created.promise();
-      return created;
-    });
+        const [created] = await table.createLoadJob(this.path, {
+          sourceFormat: 'NEWLINE_DELIMITED_JSON',
+          schema: { fields },
+          writeDisposition: 'WRITE_APPEND',
+          createDisposition: 'CREATE_NEVER',
+          ignoreUnknownValues: false,
+          maxBadRecords: 0,
+          jobId,
+        });
+        await created.promise();
+        return created;
+      },
+    );
     const output = Number((job.metadata as Job['metadata'])?.statistics?.load?.outputRows ?? NaN);
     if (output !== expected) {
-      throw new DestinationError(`load job ${jobId} into ${this.table} wrote ${output} rows, expected ${expected}`);
+      throw new DestinationError(
+        `load job ${jobId} into ${this.table} wrote ${output} rows, expected ${expected}`,
+      );
     }
     rmSync(this.path, { force: true });
     this.pendingRows = 0;

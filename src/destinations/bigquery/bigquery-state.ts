@@ -118,13 +118,18 @@ export async function readState(client: BqClient, streamKey: string): Promise<St
   return text ? (JSON.parse(text) as StreamState) : null;
 }
 
-export async function readStates(client: BqClient): Promise<Array<{ streamKey: string; state: StreamState }>> {
+export async function readStates(
+  client: BqClient,
+): Promise<Array<{ streamKey: string; state: StreamState }>> {
   const rows = await client.query(
     `SELECT stream_key, state FROM ${tableRef(client.dataset, STATE_TABLE)} ORDER BY stream_key`,
     {},
     'listing states',
   );
-  return rows.map((r) => ({ streamKey: r.stream_key ?? '', state: JSON.parse(r.state ?? 'null') as StreamState }));
+  return rows.map((r) => ({
+    streamKey: r.stream_key ?? '',
+    state: JSON.parse(r.state ?? 'null') as StreamState,
+  }));
 }
 
 export async function deleteState(client: BqClient, streamKey: string): Promise<boolean> {
@@ -138,7 +143,11 @@ export async function deleteState(client: BqClient, streamKey: string): Promise<
 }
 
 /** Script statements (for the commit transaction) replacing the state row of `streamKey`. */
-export function stateStatements(dataset: string, streamKey: string, state: StreamState): { sql: string[]; params: Params } {
+export function stateStatements(
+  dataset: string,
+  streamKey: string,
+  state: StreamState,
+): { sql: string[]; params: Params } {
   const t = tableRef(dataset, STATE_TABLE);
   return {
     sql: [
@@ -165,7 +174,11 @@ export async function readColumnMap(client: BqClient, table: string): Promise<Co
 }
 
 /** Script statements replacing the column map of `table` with `columns`, in order. */
-export function columnMapStatements(dataset: string, table: string, columns: ColumnSpec[]): { sql: string[]; params: Params } {
+export function columnMapStatements(
+  dataset: string,
+  table: string,
+  columns: ColumnSpec[],
+): { sql: string[]; params: Params } {
   const t = tableRef(dataset, COLUMNS_TABLE);
   const params: Params = { map_table: stringParam(table) };
   const values = columns.map((c, i) => {

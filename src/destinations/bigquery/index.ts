@@ -27,7 +27,15 @@ import { BigQueryLoad } from './bigquery-load.js';
 import { acquireLease, newOwner } from './bigquery-lock.js';
 import { readMetadata } from './bigquery-schema.js';
 import { MAX_COLUMNS, MAX_IDENTIFIER_LENGTH, quoteIdent } from './bigquery-sql.js';
-import { bootstrap, deleteState, readColumnMap, readRuns, readState, readStates, upsertRun } from './bigquery-state.js';
+import {
+  bootstrap,
+  deleteState,
+  readColumnMap,
+  readRuns,
+  readState,
+  readStates,
+  upsertRun,
+} from './bigquery-state.js';
 import { logicalFromNative, standardType } from './bigquery-types.js';
 
 export interface BigQueryDestinationOptions {
@@ -96,7 +104,8 @@ class BigQueryDestination implements Destination {
       const client = await this.connect();
       const [rows] = await client.bq.dataset(client.dataset).exists();
       const [probe] = await client.query('SELECT CAST(1 AS STRING) AS one', {}, 'probe query');
-      if (probe?.one !== '1') return { target: this.target, ok: false, message: 'probe query returned no row' };
+      if (probe?.one !== '1')
+        return { target: this.target, ok: false, message: 'probe query returned no row' };
       const message = rows
         ? `connected; dataset ${client.dataset} exists and queries run`
         : this.options.config.create_dataset
