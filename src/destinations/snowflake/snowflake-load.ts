@@ -46,18 +46,21 @@ export class SnowflakeLoad implements Load {
     this.writer = new StagingWriter((sql, binds) => this.run(sql, binds, 'staging rows'), ctx.schemaName, this.staging);
   }
 
+  /** Takes a session and creates the staging table; an idle session found dead is replaced once. */
   static async begin(request: LoadRequest, ctx: LoadContext): Promise<SnowflakeLoad> {
-    const session = await ctx.pool.acquire();
-    const load = new SnowflakeLoad(session, request, ctx);
-    try {
-      const defs = request.schema.columns.map((c) => `${quoteIdent(c.name)} VARCHAR`);
-      defs.push(`${quoteIdent(SEQ)} NUMBER(38,0) NOT NULL`);
-      await load.run(`CREATE TEMPORARY TABLE ${load.stagingRef()} (${defs.join(', ')})`, [], 'begin load');
-      load.follow(request.schema);
-      return load;
-    } catch (err) {
-      await load.finish();
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const load = new SnowflakeLoad(await ctx.pool.acquire(attempt > 1), request, ctx);
+      try {
+        const defs = request.schema.columns.map((c) => `${quoteIdent(c.name)} VARCHAR`);
+        defs.push(`${quoteIdent(SEQ)} NUMBER(38,0) NOT NULL`);
+        await load.run(`CREATE TEMPORARY TABLE ${load.stagingRef()} (${defs.join(', ')})`, [], 'begin load');
+        load.follow(request.schema);
+        return load;
+      } catch (err) {
+        const lost = load.session.broken;
+        await load.finish();
+        if (!lost || attempt >= 2) throw err;
+      }
     }
   }
 

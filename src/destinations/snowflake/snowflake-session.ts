@@ -77,10 +77,13 @@ export class SessionPool {
     configureDriver();
   }
 
-  /** A session for exclusive use until `release`. Logs in when no idle session is left. */
-  async acquire(): Promise<SnowflakeSession> {
+  /**
+   * A session for exclusive use until `release`. Logs in when no idle session is left, or always
+   * with `fresh` (after a lost session: the idle ones may have expired the same way).
+   */
+  async acquire(fresh = false): Promise<SnowflakeSession> {
     if (this.closed) throw classifySnowflakeError(new Error('destination is closed'), this.target);
-    for (let s = this.idle.pop(); s; s = this.idle.pop()) if (!s.broken) return s;
+    if (!fresh) for (let s = this.idle.pop(); s; s = this.idle.pop()) if (!s.broken) return s;
     const conn = snowflake.createConnection(this.options);
     try {
       await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
@@ -108,7 +111,7 @@ export class SessionPool {
   /** Borrow a session for `fn`; a lost session is replaced and `fn` tried once more. */
   async with<T>(fn: (s: SnowflakeSession) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const session = await this.acquire();
+      const session = await this.acquire(attempt > 1);
       try {
         return await fn(session);
       } catch (err) {
