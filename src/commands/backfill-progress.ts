@@ -18,13 +18,15 @@ export function createProgress(
 }
 
 /** One info line per window (warn for a failed one): window, rows, attempts, duration, done/total. */
-export function logProgress(log: Logger): BackfillProgress {
+export function logProgress(root: Logger): BackfillProgress {
   let started = 0;
   let doneAtStart = 0;
+  let log = root;
   return {
-    start({ done }) {
+    start({ runId, shard, done }) {
       started = Date.now();
       doneAtStart = done;
+      log = root.child({ run: runId, shard });
     },
     window(e: WindowEvent) {
       const elapsed = (Date.now() - started) / 1000;

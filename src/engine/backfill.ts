@@ -60,7 +60,7 @@ export interface BackfillOptions {
 
 /** What the command shows while a backfill runs (a bar on a TTY, a log line per window otherwise). */
 export interface BackfillProgress {
-  start(info: { shard: string; total: number; done: number }): void;
+  start(info: { runId: string; shard: string; total: number; done: number }): void;
   window(event: WindowEvent): void;
   stop(): void;
 }
@@ -121,7 +121,8 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
   const mine = shardWindows(plan, shard);
   const streamKeys = [...new Set(mine.map((w) => w.streamKey))];
 
-  const locks = await lockShard(o.destination, streamKeys, label, o.config.sync.lock_wait_ms);
+  // at least a second: `backfill status` probes shard locks for an instant to tell live from dead
+  const locks = await lockShard(o.destination, streamKeys, label, Math.max(o.config.sync.lock_wait_ms, 1000));
   try {
     // resume: windows covered by done ledger rows are skipped (unless --redo)
     const done = new Map<string, Window[]>();
@@ -170,7 +171,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
     });
 
     const worker = new ShardWorker(o, runId, label, startedAt, log, signal);
-    o.progress?.start({ shard: label, total: summary.total, done: summary.skipped });
+    o.progress?.start({ runId, shard: label, total: summary.total, done: summary.skipped });
     const queue: PlannedWindow[] = [...todo];
     try {
       for (let w = queue.shift(); w; w = queue.shift()) {

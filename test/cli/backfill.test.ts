@@ -199,7 +199,7 @@ describe('backfill progress and output', () => {
       { isTTY: true, columns: 200 },
     );
     const bar = barProgress(tty);
-    bar.start({ shard: '1/3', total: 4, done: 1 });
+    bar.start({ runId: 'r1', shard: '1/3', total: 4, done: 1 });
     bar.window(event(2));
     bar.window(event(3, { status: 'failed', failed: 1, done: 2, rowsSoFar: 1234 }));
     bar.stop();
@@ -216,14 +216,26 @@ describe('backfill progress and output', () => {
       { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
     );
     const progress = logProgress(log);
-    progress.start({ shard: '0/1', total: 4, done: 0 });
+    progress.start({ runId: 'r1', shard: '0/1', total: 4, done: 0 });
     progress.window(event(1));
     progress.window(event(2, { status: 'failed', done: 1, failed: 1, attempts: 3, error: 'boom' }));
     expect(
-      lines.map((l) => [l.msg, l.level, l.window, l.status, l.rows, l.attempts, l.done, l.total, l.err]),
+      lines.map((l) => [
+        l.msg,
+        l.level,
+        l.run,
+        l.shard,
+        l.window,
+        l.status,
+        l.rows,
+        l.attempts,
+        l.done,
+        l.total,
+        l.err,
+      ]),
     ).toEqual([
-      ['backfill progress', 30, '2025-01-01..2025-01-02', 'done', 100, 1, 1, 4, undefined],
-      ['backfill progress', 40, '2025-01-02..2025-01-03', 'failed', 100, 3, 1, 4, 'boom'],
+      ['backfill progress', 30, 'r1', '0/1', '2025-01-01..2025-01-02', 'done', 100, 1, 1, 4, undefined],
+      ['backfill progress', 40, 'r1', '0/1', '2025-01-02..2025-01-03', 'failed', 100, 3, 1, 4, 'boom'],
     ]);
   });
 

@@ -95,7 +95,8 @@ describe('backfill across processes (postgres)', () => {
   test('three shards at once cover every window exactly once; warehouse equals a single-process backfill', async () => {
     const FROM = '2026-10-01';
     const TO = '2026-10-16'; // 15 windows, 5 per shard
-    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(150)] });
+    // ≥ 4 s per shard: far longer than the three CLIs need to start, so they overlap
+    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(800)] });
     const t = backend.target();
     const config = writeYaml(configYaml(t, sim.url));
     const from = sim.requests.length;
@@ -134,29 +135,33 @@ describe('backfill across processes (postgres)', () => {
   test('a killed shard resumes: the ledger shows the rest, a re-run completes it without duplicates', async () => {
     const FROM = '2026-09-01';
     const TO = '2026-09-13'; // 12 windows
-    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(300)] });
+    // three windows go through, the fourth is held by the simulator: it is in flight when killed
+    sim.queueFaults([null, null, null, faults.slow(20_000)]);
     const t = backend.target();
     const config = writeYaml(configYaml(t, sim.url));
     const from = sim.requests.length;
+    const events = () => sim.requests.slice(from).filter((r) => r.path.endsWith('/events'));
     const child = startCli(['backfill', '--from', FROM, '--to', TO, '--config', config]);
-    await child.waitForLog((l) => l.msg === 'backfill start');
+    await until(() => events().length === 4, 30_000, 'the fourth window in flight');
 
     // the same shard cannot run twice at once: exit 4, naming the shard
     const twin = await runCli(['backfill', '--from', FROM, '--to', TO, '--config', config]);
     expect(twin.code, twin.stderr).toBe(EXIT.locked);
     expect(twin.stderr).toContain('backfill shard 0/1 is already running');
 
-    // kill it while a window is in flight (recorded 'running', its request held by the simulator)
-    const events = () => sim.requests.slice(from).filter((r) => r.path.endsWith('/events'));
-    await until(
-      () => events().length >= 3 && events().length < 12 && events().at(-1)?.status === 0,
-      30_000,
-      'a window in flight',
+    // while it lives, status calls its in-flight window running (its shard holds the lock)
+    const live = await withDestination(makeConfig(t, sim.url), (destination) =>
+      backfillStatus({
+        destination,
+        selected: selectStreams(makeConfig(t, sim.url)),
+        range: { from: day(FROM), to: day(TO) },
+        now: NOW,
+      }),
     );
+    expect([live[0]?.running, live[0]?.interrupted]).toEqual([1, 0]);
     child.process.kill('SIGKILL');
     expect((await child.exited).signal).toBe('SIGKILL');
-    sim.setFaults({ faultRate: 0 });
-    const done = events().length - 1;
+    const done = 3;
     const c = makeConfig(t, sim.url);
     expect((await ledger(c)).map((r) => r.status)).toEqual([...Array(done).fill('done'), 'running']);
 
@@ -256,6 +261,45 @@ describe.each(BACKENDS)('backfill (%s)', (_name, makeBackend) => {
     expect(await digest(t)).toEqual(before);
   });
 
+  test('a window the source refuses as too long is loaded as halves; a re-run counts it done', async () => {
+    const narrow = await startScarfSimulator({
+      seed: 'backfill-3',
+      eventsPerDay: 10,
+      maxRangeDays: 2,
+      now: NOW,
+    });
+    try {
+      const t = backend.target();
+      const config = makeConfig(t, narrow.url, {}, ['window_days: 4']);
+      const first = await backfillOnce(config, '2026-06-01', '2026-06-09');
+      expect([first.status, first.committed, first.total]).toEqual(['ok', 4, 4]);
+      const rows = await ledger(config);
+      expect(rows.map((r) => `${isoDate(r.window.from)}..${isoDate(r.window.to)} ${r.status}`)).toEqual([
+        '2026-06-01..2026-06-03 done',
+        '2026-06-01..2026-06-05 failed',
+        '2026-06-03..2026-06-05 done',
+        '2026-06-05..2026-06-07 done',
+        '2026-06-05..2026-06-09 failed',
+        '2026-06-07..2026-06-09 done',
+      ]);
+      expect(rows[1]?.error).toContain(
+        'too long; loaded as 2026-06-01..2026-06-03 and 2026-06-03..2026-06-05',
+      );
+      const asked = narrow.requests.length;
+      const again = await backfillOnce(config, '2026-06-01', '2026-06-09');
+      expect([again.status, again.skipped, again.committed]).toEqual(['ok', 2, 0]);
+      expect(narrow.requests.length).toBe(asked);
+      const status = await withDestination(config, (destination) =>
+        backfillStatus({ destination, selected: selectStreams(config), now: NOW }),
+      );
+      expect(status[0]).toMatchObject({ windows: 2, done: 2, failed: 0, missing: 0 });
+      expect(status[0]?.lastError).toBeUndefined();
+      await expectExact(narrow, t, '2026-06-01', '2026-06-08');
+    } finally {
+      await narrow.close();
+    }
+  });
+
   test('the CLI logs one progress line per window and stops on SIGTERM after the window in flight', async () => {
     const t = backend.target();
     const config = writeYaml(configYaml(t, sim.url));
@@ -272,20 +316,22 @@ describe.each(BACKENDS)('backfill (%s)', (_name, makeBackend) => {
     ]);
     expect(progress.every((p) => Number(p.rows) > 0 && typeof p.ms === 'number')).toBe(true);
 
-    sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(400)] });
+    // the second window is held 1.5 s by the simulator: the signal arrives while it is in flight
+    sim.queueFaults([null, faults.slow(1500)]);
     const from = sim.requests.length;
     const child = startCli(['backfill', '--from', '2026-07-01', '--to', '2026-07-11', '--config', config]);
-    await child.waitForLog((l) => l.msg === 'backfill progress' && l.done === 1);
     await until(() => asked(sim, from).length === 2, 30_000, 'the second window in flight');
     child.process.kill('SIGTERM');
     const { code } = await child.exited;
-    sim.setFaults({ faultRate: 0 });
     expect(code, child.stderr()).toBe(EXIT.interrupted);
     const july = (await ledger(makeConfig(t, sim.url))).filter((r) => r.window.from < day('2026-08-01'));
-    // the window in flight at the signal committed; nothing is left 'running'
-    expect(july.length).toBeGreaterThanOrEqual(2);
-    expect(july.length).toBeLessThan(10);
-    expect(july.every((r) => r.status === 'done')).toBe(true);
+    // the window in flight at the signal committed, the next was never started
+    expect(july.map((r) => `${isoDate(r.window.from)} ${r.status}`)).toEqual([
+      '2026-07-01 done',
+      '2026-07-02 done',
+    ]);
+    expect(asked(sim, from)).toEqual(['2026-07-01', '2026-07-02']);
+    expect(child.stdout()).toContain('2 loaded now, 0 already done, 0 failed, 8 left');
     const last = (await runs(t)).at(-1);
     expect(last?.status).toBe('interrupted');
   });
