@@ -102,16 +102,17 @@ export class StageFile {
         );
         try {
           const [meta] = await existing.getMetadata();
-          const status = meta.status as { state?: string; errorResult?: unknown } | undefined;
+          const status = meta.status as { state?: string; errorResult?: { reason?: string } } | undefined;
           if (status?.state === 'DONE' && !status.errorResult) return existing;
-          if (status?.state === 'DONE') {
-            jobId = newJobId('load'); // a failed job is never resubmitted under its own id
-            throw Object.assign(new Error('load job failed'), status.errorResult as object, {
-              errors: [status.errorResult],
-            });
+          if (status?.state !== 'DONE') {
+            await existing.promise();
+            return existing;
           }
-          await existing.promise();
-          return existing;
+          // failed: never resubmitted under its own id; a transient failure gets a new job now
+          if (!isRetryable({ errors: [status.errorResult] })) {
+            throw Object.assign(new Error('load job failed'), { errors: [status.errorResult] });
+          }
+          jobId = newJobId('load');
         } catch (err) {
           if (!isNotFound(err)) throw err;
         }
