@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { startReplicatedSimulator, type ReplicatedSimulator } from '../../connectors/replicated/simulator.js';
-import { PUBLISHER_TOKEN, startMarketplaceSimulator, type MarketplaceSimulator } from '../../connectors/marketplace/simulator.js';
+import { ADMIN_TOKEN, PUBLISHER_TOKEN, startMarketplaceSimulator, type MarketplaceSimulator } from '../../connectors/marketplace/simulator.js';
 import { EXIT } from '../../src/core/errors.js';
 import { configWith, runContractCheck, scarfLines, tempDir, verdictOf } from './helpers.js';
 
@@ -248,5 +248,32 @@ describe('check --contract on Replicated and the marketplace', () => {
     } finally {
       marketplace.set({ bareJson: false });
     }
+  });
+
+  it('every stream of every simulator serves its contract: no point differs', async () => {
+    scarf.setVariant({});
+    const all = await runContractCheck(
+      configWith(
+        dir,
+        scarfLines(scarf.url, [
+          'streams: [events, aggregates, company_rollup, company_events, pixel_events]',
+          'company_domains: [acme.example]',
+        ]),
+      ),
+      dir,
+    );
+    const admin = await runContractCheck(
+      configWith(dir, ['type: marketplace', 'role: admin', `token: ${ADMIN_TOKEN}`, `base_url: ${marketplace.url}`]),
+      dir,
+    );
+    for (const r of [all, admin]) {
+      expect(r.code).toBe(EXIT.ok);
+      for (const stream of r.streams) {
+        expect(stream.verdicts.filter((v) => v.verdict === 'differs'), stream.stream).toEqual([]);
+        expect(stream.records, stream.stream).toBeGreaterThan(0);
+      }
+    }
+    expect(all.streams.map((s) => s.stream)).toHaveLength(5);
+    expect(admin.streams.map((s) => s.stream)).toHaveLength(7);
   });
 });
