@@ -27,6 +27,8 @@ export interface SnowflakeStandin {
   url: string;
   /** The `destination:` section for this stand-in (password auth), as YAML text. */
   yaml(options?: { schema?: string }): string;
+  /** The section as one line of YAML flow text, for `destination: ${…}`. */
+  destinationYaml(options?: { schema?: string }): string;
   /** The same section as a config object (snake_case keys, as the YAML parses). */
   config(options?: { schema?: string }): {
     type: 'snowflake';
@@ -78,6 +80,7 @@ export async function startSnowflakeStandin(auth: AuthOptions = {}): Promise<Sno
       const c = config(options);
       return ['destination:', ...Object.entries(c).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`), ''].join('\n');
     },
+    destinationYaml: (options = {}) => JSON.stringify(config(options)),
     statements: engine.statements,
     async query(sql) {
       const reader = await setup.runAndReadAll(sql);
