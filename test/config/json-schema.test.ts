@@ -23,7 +23,10 @@ describe('editor JSON Schema', () => {
     );
     expect(types).toEqual(['duckdb', 'postgres', 'bigquery', 'snowflake']);
     const scarf = schema.properties.sources.items.oneOf?.[0] ?? schema.properties.sources.items;
-    expect(scarf.required).toEqual(expect.arrayContaining(['type', 'owner', 'token']));
+    // owner and token are required in api mode only (files mode reads a bucket): the loader checks
+    // that (test/connectors/scarf/files-config.test.ts), the JSON Schema only requires `type`
+    expect(scarf.required).toEqual(['type']);
+    expect(Object.keys(scarf.properties)).toEqual(expect.arrayContaining(['owner', 'token', 'mode', 'files']));
     expect(scarf.additionalProperties).toBe(false);
   });
 });
