@@ -12,7 +12,7 @@
  *   - full disk: the database file on a tiny tmpfs (or, when mounting is not allowed, the CLI under
  *                `ulimit -f`), which fills up mid-run; then the disk grows and the next run completes
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,7 @@ import {
 } from '../e2e/harness.js';
 import { count, expectThat, newReport, sleep, timed, type SuiteReport } from './common.js';
 import type { ChaosDestination } from './destinations.js';
+import { runExportsync } from './spawn.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const DAYS = 4;
@@ -47,7 +48,6 @@ const SYNC = {
   window_attempts: 3,
   retry: { attempts: 3, min_delay_ms: 1, max_delay_ms: 20 },
 };
-const ROOT = join(import.meta.dirname, '..', '..');
 
 export interface DestinationFaultOptions {
   destination: ChaosDestination;
@@ -295,7 +295,10 @@ async function duckdbFullDisk(c: Ctx, backend: Backend, days: number, eventsPerD
     const config = join(tmpdir(), `exportsync-chaos-disk-${process.pid}-${Date.now()}.yaml`);
     writeFileSync(config, configYaml(t, sim.url, sync));
     try {
-      const failed = await cli(config, mounted ? undefined : DISK_KB);
+      const failed = await runExportsync(['run', '--config', config], {
+        limitKb: mounted ? undefined : DISK_KB,
+        env: { EXPORTSYNC_LOG_LEVEL: 'warn' },
+      });
       count(c.report, 'faults injected');
       count(c.report, mounted ? 'full tmpfs' : 'file size limit (EFBIG)');
       const out = failed.stdout + failed.stderr;
@@ -315,7 +318,9 @@ async function duckdbFullDisk(c: Ctx, backend: Backend, days: number, eventsPerD
       );
       if (mounted) execFileSync('mount', ['-o', `remount,size=64m`, dir]);
       await expectNoPartialWindow(local, t, 'full disk, after the failed run');
-      const next = await cli(config, undefined);
+      const next = await runExportsync(['run', '--config', config], {
+        env: { EXPORTSYNC_LOG_LEVEL: 'warn' },
+      });
       expectThat(
         c.report,
         next.code === 0,
@@ -339,24 +344,3 @@ const safeSize = (path: string): number => {
     return -1;
   }
 };
-
-/** Runs the CLI with a fixed clock-independent config, optionally under a file size limit (KiB). */
-function cli(
-  config: string,
-  limitKb: number | undefined,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = join(ROOT, 'bin', 'exportsync.js');
-  const command = `${limitKb ? `ulimit -f ${limitKb}; ` : ''}exec "${process.execPath}" "${bin}" run --config "${config}"`;
-  return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', command], {
-      cwd: ROOT,
-      env: { ...process.env, EXPORTSYNC_LOG_LEVEL: 'warn', EXPORTSYNC_LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
