@@ -95,7 +95,7 @@ export function createStandinServer(engine: Engine, project: string) {
     if (fault) fault.times--;
     if (fault?.kind === 'http') throw new BqError(fault.status, fault.reason, fault.message);
     let x: RegExpExecArray | null;
-    if ((x = m(/^\/upload\/projects\/[^/]+\/jobs$/)) && req.method === 'POST') {
+    if (m(/^\/upload\/projects\/[^/]+\/jobs$/) && req.method === 'POST') {
       const { meta, data } = parseMultipart(req.headers['content-type'] ?? '', raw);
       rec.body = meta;
       rec.data = data.toString('utf8');
@@ -103,7 +103,7 @@ export function createStandinServer(engine: Engine, project: string) {
       if (jobs.has(id)) throw new BqError(409, 'duplicate', `Already Exists: Job ${project}:US.${id}`);
       return send(res, 200, await runJob(id, meta.configuration as Record<string, unknown>, data, fault));
     }
-    if ((x = m(/^\/projects\/[^/]+\/jobs$/)) && req.method === 'POST') {
+    if (m(/^\/projects\/[^/]+\/jobs$/) && req.method === 'POST') {
       const id = ((rec.body?.jobReference as { jobId?: string }) ?? {}).jobId ?? `job_${jobs.size + 1}`;
       if (jobs.has(id)) throw new BqError(409, 'duplicate', `Already Exists: Job ${project}:US.${id}`);
       return send(
@@ -117,7 +117,7 @@ export function createStandinServer(engine: Engine, project: string) {
       if (!job) throw new BqError(404, 'notFound', `Not found: Job ${x[1]}`);
       return send(res, 200, job.resource);
     }
-    if ((x = m(/^\/projects\/[^/]+\/queries$/)) && req.method === 'POST') {
+    if (m(/^\/projects\/[^/]+\/queries$/) && req.method === 'POST') {
       // jobs.query: the whole query in one call (what BigQuery#query uses)
       const id = `job_query_${jobs.size + 1}_${Date.now()}`;
       const { query, queryParameters } = rec.body as { query: string; queryParameters?: QueryParameter[] };
@@ -129,7 +129,7 @@ export function createStandinServer(engine: Engine, project: string) {
       if (!job) throw new BqError(404, 'notFound', `Not found: Job ${x[1]}`);
       return results(res, job, 'bigquery#getQueryResultsResponse');
     }
-    if ((x = m(/^\/projects\/[^/]+\/datasets$/)) && req.method === 'POST') {
+    if (m(/^\/projects\/[^/]+\/datasets$/) && req.method === 'POST') {
       const id = (rec.body?.datasetReference as { datasetId: string }).datasetId;
       await engine.createDataset(id);
       return send(res, 200, {
