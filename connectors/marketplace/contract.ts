@@ -34,7 +34,10 @@ function contractOf(spec: DatasetSpec): SourceContract {
       format: assumed('csv | json', `${SEED} (CSV or JSON export) [C]; the parameter is ours [G]`),
     },
     fields: Object.fromEntries(
-      spec.columns.map((c) => [c.name, { value: c.type, status: 'assumed' as const, source: `${SEED} (name [C]; type ours [G])` }]),
+      spec.columns.map((c) => [
+        c.name,
+        { value: c.type, status: 'assumed' as const, source: `${SEED} (name [C]; type ours [G])` },
+      ]),
     ),
     key: assumed(spec.key, `connectors/marketplace/dictionary.ts (grain from ${SEED} [C], key ours [G])`),
     cursor: confirmed(spec.cursor, `${SEED} (the dataset's date field)`),
@@ -47,4 +50,6 @@ function contractOf(spec: DatasetSpec): SourceContract {
 }
 
 /** Contracts by stream (= dataset) name, attached by src/engine/sources.ts. */
-export const MARKETPLACE_CONTRACTS: ContractMap = Object.fromEntries(DATASETS.map((d) => [d.name, contractOf(d)]));
+export const MARKETPLACE_CONTRACTS: ContractMap = Object.fromEntries(
+  DATASETS.map((d) => [d.name, contractOf(d)]),
+);

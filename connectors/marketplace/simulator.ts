@@ -23,12 +23,11 @@ import {
   type ScarfFaultPolicy,
 } from '../scarf/simulator-faults.js';
 import { MARKETPLACE_CONTRACTS } from './contract.js';
-import { ADMIN_ONLY, DATASET_NAMES, datasetSpec } from './dictionary.js';
+import { ADMIN_ONLY, DATASET_NAMES } from './dictionary.js';
 import { retentionEdgeDate } from './retention.js';
 import { datasetRows, type MarketplaceDataOptions, type SimRow, type Viewer } from './simulator-data.js';
 
 export { faults } from '../scarf/simulator-faults.js';
-
 
 export const PUBLISHER_TOKEN = 'mp-publisher-token';
 export const ADMIN_TOKEN = 'mp-admin-token';

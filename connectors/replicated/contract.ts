@@ -7,7 +7,13 @@
  * real API with it.
  */
 import type { ContractPoint, LogicalType } from '../../src/core/contracts.js';
-import { assumed, confirmed, fieldPoints, type ContractMap, type SourceContract } from '../../src/contract/types.js';
+import {
+  assumed,
+  confirmed,
+  fieldPoints,
+  type ContractMap,
+  type SourceContract,
+} from '../../src/contract/types.js';
 import { CUSTOMER_INSTANCE_COLUMNS, DYNAMIC_FAMILIES, SNAPSHOT_DATE } from './dictionary.js';
 
 const SEED = 'seeds/000 (Replicated instance-data-export docs)';
@@ -55,7 +61,10 @@ const instanceEvents: SourceContract = {
 };
 
 const customerInstances: SourceContract = {
-  endpoint: confirmed('GET {base_url}/vendor/v3/app/{app_id}/customer_instances', `${NOTES} §1.2 (_download.mdx)`),
+  endpoint: confirmed(
+    'GET {base_url}/vendor/v3/app/{app_id}/customer_instances',
+    `${NOTES} §1.2 (_download.mdx)`,
+  ),
   auth: RAW_TOKEN,
   format: assumed('json-array', `${NOTES} §1.2 (JSON [C]; its shape and the CSV selector are unknown [G])`),
   params: {

@@ -75,7 +75,11 @@ export interface ReplicatedSimulator {
   /** Changes data, format or fault settings for the next requests. */
   set(
     settings: Partial<ReplicatedDataOptions> &
-      Partial<ScarfFaultPolicy> & { wrapJson?: boolean; endInclusive?: boolean; eventKeys?: 'camel' | 'snake' },
+      Partial<ScarfFaultPolicy> & {
+        wrapJson?: boolean;
+        endInclusive?: boolean;
+        eventKeys?: 'camel' | 'snake';
+      },
   ): void;
   queueFaults(list: Array<ScarfFault | null>): void;
   setNow(now: Date | undefined): void;
@@ -217,9 +221,12 @@ export async function startReplicatedSimulator(
           yield csvLine(EVENT_CSV_HEADER);
           for (const e of source) yield csvLine(eventCells(e));
         })()
-      : jsonBody((function* () {
-          for (const e of source) yield eventJson(e);
-        })(), 'events');
+      : jsonBody(
+          (function* () {
+            for (const e of source) yield eventJson(e);
+          })(),
+          'events',
+        );
     return stream(res, entry, records, fault, csv);
   }
 

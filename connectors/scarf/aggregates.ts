@@ -35,9 +35,7 @@ export function aggregatesStream(e: ScarfEndpoint, breakdowns: readonly ScarfBre
     const response = await scarfGet(
       {
         endpoint,
-        query: [...dateQuery(range), ['rollup', 'daily'],
-          ['breakdown', breakdown],
-        ],
+        query: [...dateQuery(range), ['rollup', 'daily'], ['breakdown', breakdown]],
         token: e.token,
         info: { owner: e.owner, ...range, windowDays: e.windowDays, endpoint, what: 'the aggregates NDJSON' },
         expect: 'ndjson',

@@ -7,14 +7,23 @@
  * the point here (and its status/source): connector and simulator follow.
  */
 import type { ContractPoint, LogicalType } from '../../src/core/contracts.js';
-import { assumed, confirmed, fieldPoints, type ContractMap, type SourceContract } from '../../src/contract/types.js';
+import {
+  assumed,
+  confirmed,
+  fieldPoints,
+  type ContractMap,
+  type SourceContract,
+} from '../../src/contract/types.js';
 import { SCARF_AGGREGATE_COLUMNS } from './dictionary-aggregates.js';
 import { SCARF_COMPANY_ROLLUP_COLUMNS } from './dictionary-company.js';
 import { SCARF_EVENT_COLUMNS } from './dictionary.js';
 
 const SEED = 'seeds/001 (Scarf data-export docs)';
 const NOTES = 'notes/source-apis.md';
-const BEARER = confirmed('Authorization: Bearer <token>', `${NOTES} §2.0 (spec ApiToken; ${SEED} curl examples)`);
+const BEARER = confirmed(
+  'Authorization: Bearer <token>',
+  `${NOTES} §2.0 (spec ApiToken; ${SEED} curl examples)`,
+);
 
 /** `start_date`/`end_date`: shared by every dated Scarf export. */
 const DATE_PARAMS = {
@@ -25,7 +34,10 @@ const DATE_PARAMS = {
   ),
 };
 const END_INCLUSIVE = assumed(true, `${NOTES} §2.1 / open question 4 (exporter's assumption, unverified)`);
-const MAX_RANGE = assumed(31, `${NOTES} §2.1 (range-too-long exists [C], its limit is undocumented [G]; the connector splits on it)`);
+const MAX_RANGE = assumed(
+  31,
+  `${NOTES} §2.1 (range-too-long exists [C], its limit is undocumented [G]; the connector splits on it)`,
+);
 
 /** The 24 event columns: names and types confirmed by the docs table, except where noted. */
 const EVENT_FIELDS: Record<string, ContractPoint<LogicalType>> = fieldPoints(
@@ -48,7 +60,10 @@ function eventsContract(path: string, endpointSource: string): SourceContract {
     maxRangeDays: MAX_RANGE,
     params: DATE_PARAMS,
     fields: EVENT_FIELDS,
-    key: confirmed(['id'], `${NOTES} §2.1 ("consumers should de-duplicate by id", data-export.md 2026-01-28)`),
+    key: confirmed(
+      ['id'],
+      `${NOTES} §2.1 ("consumers should de-duplicate by id", data-export.md 2026-01-28)`,
+    ),
     cursor: confirmed('time', `${SEED} (time: "the time in UTC that the event occurred")`),
     formats: {
       time: assumed(
@@ -90,9 +105,14 @@ const aggregates: SourceContract = {
     rollup: confirmed('daily (array, form/explode)', `${NOTES} §2.2`),
     breakdown: confirmed('one breakdown per request (by-total, by-company, …)', `${NOTES} §2.2`),
   },
-  fields: fieldPoints(SCARF_AGGREGATE_COLUMNS, 'confirmed', `${NOTES} §2.2 (spec components.schemas.Aggregate)`, {
-    date: confirmed('date', `${NOTES} §2.2 (Aggregate.date, format: date; required)`),
-  }),
+  fields: fieldPoints(
+    SCARF_AGGREGATE_COLUMNS,
+    'confirmed',
+    `${NOTES} §2.2 (spec components.schemas.Aggregate)`,
+    {
+      date: confirmed('date', `${NOTES} §2.2 (Aggregate.date, format: date; required)`),
+    },
+  ),
   key: confirmed([], `${NOTES} §2.2 (no natural key: replace_window on date)`),
   cursor: confirmed('date', `${NOTES} §2.2 (Aggregate.date, required)`),
   formats: { date: confirmed('YYYY-MM-DD', `${NOTES} §2.2 (format: date)`) },
@@ -103,7 +123,10 @@ const aggregates: SourceContract = {
 };
 
 const companyRollup: SourceContract = {
-  endpoint: confirmed('GET {base_url}/v2/packages/{owner}/company-rollup', `${NOTES} §2.3 exportCompanyRollup (${SEED})`),
+  endpoint: confirmed(
+    'GET {base_url}/v2/packages/{owner}/company-rollup',
+    `${NOTES} §2.3 exportCompanyRollup (${SEED})`,
+  ),
   auth: BEARER,
   format: confirmed('csv', `${NOTES} §2.3 (${SEED} curl -o company-rollup.csv)`),
   params: {},

@@ -52,7 +52,10 @@ export interface StreamReport {
 
 export const DEFAULT_OBSERVED_FILE = 'exportsync-contract-observed.json';
 
-export async function checkContractCommand(ctx: CommandContext, opts: CheckContractOptions = {}): Promise<number> {
+export async function checkContractCommand(
+  ctx: CommandContext,
+  opts: CheckContractOptions = {},
+): Promise<number> {
   const selected = streamsOf(ctx, opts.streams); // config errors exit 2 before anything is contacted
   const now = opts.now ?? (() => new Date());
   const today = startOfUtcDay(now());
@@ -63,7 +66,12 @@ export async function checkContractCommand(ctx: CommandContext, opts: CheckContr
     let probe = sources.get(s.sourceIndex);
     if (!probe) {
       // window_days 2: the two-day probe window is ONE request, as the contract's range semantics need
-      const source = createSource(ctx.config.sources[s.sourceIndex]!, s.sourceIndex, { window_days: 2 }, { tolerant: false });
+      const source = createSource(
+        ctx.config.sources[s.sourceIndex]!,
+        s.sourceIndex,
+        { window_days: 2 },
+        { tolerant: false },
+      );
       const http = createHttpClient({
         log: ctx.log.child({ source: source.name }),
         retryAttempts: 2,
@@ -100,8 +108,19 @@ interface StreamProbe {
 
 const windowText = (w: Window): string => `${isoDate(w.from)}..${isoDate(w.to)}`;
 
-export async function checkStream(key: string, stream: StreamDefinition, p: StreamProbe): Promise<StreamReport> {
-  const report: StreamReport = { stream: key, windows: [], responses: [], records: 0, fields: [], verdicts: [] };
+export async function checkStream(
+  key: string,
+  stream: StreamDefinition,
+  p: StreamProbe,
+): Promise<StreamReport> {
+  const report: StreamReport = {
+    stream: key,
+    windows: [],
+    responses: [],
+    records: 0,
+    fields: [],
+    verdicts: [],
+  };
   const contract = stream.contract;
   if (!contract) {
     report.verdicts.push(unknown('contract', 'the stream has no contract file'));
@@ -109,12 +128,19 @@ export async function checkStream(key: string, stream: StreamDefinition, p: Stre
   }
   report.endpoint = contract.endpoint.value;
   if (stream.listUnits) {
-    report.verdicts.push(unknown('contract', 'a file stream: its rows are checked on every run (first-page check)'));
+    report.verdicts.push(
+      unknown('contract', 'a file stream: its rows are checked on every run (first-page check)'),
+    );
     return report;
   }
   const first = p.http.responses.length;
   const observer = new ShapeObserver(contract);
-  const ctx: ReadContext = { http: p.http.http, log: p.log, signal: new AbortController().signal, batchRows: 1000 };
+  const ctx: ReadContext = {
+    http: p.http.http,
+    log: p.log,
+    signal: new AbortController().signal,
+    batchRows: 1000,
+  };
   const read = async (window: Window): Promise<ProbeSample> => {
     report.windows.push(windowText(window));
     const sample = emptySample();
@@ -169,7 +195,12 @@ function requestVerdict(contract: StreamContract, report: StreamReport): PointVe
   };
   const statuses = [...new Set(report.responses.map((r) => r.status))].join(', ');
   if (report.error !== undefined) {
-    return { ...base, verdict: 'differs', corrupting: false, message: `could not read the stream: ${report.error}` };
+    return {
+      ...base,
+      verdict: 'differs',
+      corrupting: false,
+      message: `could not read the stream: ${report.error}`,
+    };
   }
   return {
     ...base,
@@ -181,13 +212,22 @@ function requestVerdict(contract: StreamContract, report: StreamReport): PointVe
 
 function formatVerdict(contract: StreamContract, responses: ObservedResponse[]): PointVerdict {
   const c = asSourceContract(contract);
-  const kind = contract.format.value === 'json-object' ? `json-object(${c.wrapper?.value ?? ''})` : contract.format.value;
+  const kind =
+    contract.format.value === 'json-object'
+      ? `json-object(${c.wrapper?.value ?? ''})`
+      : contract.format.value;
   const expected = new Set([kind]);
   if (c.wrapper) expected.add(`json-object(${c.wrapper.value})`);
   if (c.params && 'format' in c.params) expected.add('csv');
   const seen = [...new Set(responses.filter((r) => r.status < 300 && r.body !== 'empty').map((r) => r.body))];
-  const base = { point: 'format', expected: kind, status: contract.format.status, source: contract.format.source };
-  if (seen.length === 0) return { ...base, verdict: 'could not tell', corrupting: false, message: 'no body to look at' };
+  const base = {
+    point: 'format',
+    expected: kind,
+    status: contract.format.status,
+    source: contract.format.source,
+  };
+  if (seen.length === 0)
+    return { ...base, verdict: 'could not tell', corrupting: false, message: 'no body to look at' };
   const same = seen.every((s) => expected.has(s));
   const json = (s: string): boolean => s.startsWith('json');
   return {

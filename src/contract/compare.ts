@@ -79,7 +79,12 @@ export function compareShape(contract: StreamContract, shape: ObservedShape): Po
     const f = matched.get(name);
     if (!f) {
       if (shape.records === 0) {
-        out.push({ ...base, verdict: 'could not tell', corrupting: false, message: 'no records in the sample' });
+        out.push({
+          ...base,
+          verdict: 'could not tell',
+          corrupting: false,
+          message: 'no records in the sample',
+        });
       } else if (optional.has(fold(name)) && !isCritical) {
         out.push({
           ...base,
@@ -130,8 +135,7 @@ export function compareShape(contract: StreamContract, shape: ObservedShape): Po
     const seen = Object.keys(f.formats);
     if (format && seen.length > 0) {
       const same = seen.length === 1 && seen[0] === format.value;
-      const zoneLost =
-        hasZone(format.value) && seen.some((s) => /^YYYY-MM-DD./.test(s) && !hasZone(s));
+      const zoneLost = hasZone(format.value) && seen.some((s) => /^YYYY-MM-DD./.test(s) && !hasZone(s));
       out.push({
         point: `field ${name}: format`,
         field: name,

@@ -40,7 +40,10 @@ export function temporalFormat(value: string): string | null {
 
 /** Digits → 9, letters → a: the shape of an unrecognised text, without its value. */
 export function maskShape(s: string): string {
-  return `other(${s.slice(0, 40).replace(/\d/g, '9').replace(/[A-Za-z]/g, 'a')})`;
+  return `other(${s
+    .slice(0, 40)
+    .replace(/\d/g, '9')
+    .replace(/[A-Za-z]/g, 'a')})`;
 }
 
 /** The format carries a zone (Z, ±HH:MM, UTC): without one the instant is read as UTC. */

@@ -47,7 +47,8 @@ export function addToSample(sample: ProbeSample, contract: StreamContract, batch
     if (cursorAt >= 0 && cursorType) {
       const v = record[cursorAt];
       let canonical = canonicalize(cursorType, v);
-      if (canonical === undefined && cursorType === 'date' && typeof v === 'string') canonical = midnightDate(v);
+      if (canonical === undefined && cursorType === 'date' && typeof v === 'string')
+        canonical = midnightDate(v);
       if (typeof canonical === 'string') {
         const day = canonical.slice(0, 10);
         sample.days.set(day, (sample.days.get(day) ?? 0) + 1);
@@ -78,7 +79,12 @@ export function endDateVerdict(
       : {}),
   };
   if (!contract.endInclusive || !c.cursor) {
-    return { ...base, verdict: 'could not tell', corrupting: false, message: 'the stream takes no date range' };
+    return {
+      ...base,
+      verdict: 'could not tell',
+      corrupting: false,
+      message: 'the stream takes no date range',
+    };
   }
   const dated = (x: ProbeSample): number => [...x.days.values()].reduce((a, b) => a + b, 0);
   if (dated(w1) + dated(w2) + dated(both) === 0 && w1.records + w2.records + both.records > 0) {

@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { startReplicatedSimulator, type ReplicatedSimulator } from '../../connectors/replicated/simulator.js';
-import { ADMIN_TOKEN, PUBLISHER_TOKEN, startMarketplaceSimulator, type MarketplaceSimulator } from '../../connectors/marketplace/simulator.js';
+import {
+  ADMIN_TOKEN,
+  PUBLISHER_TOKEN,
+  startMarketplaceSimulator,
+  type MarketplaceSimulator,
+} from '../../connectors/marketplace/simulator.js';
 import { EXIT } from '../../src/core/errors.js';
 import { configWith, runContractCheck, scarfLines, tempDir, verdictOf } from './helpers.js';
 
@@ -50,7 +55,10 @@ describe('check --contract on Scarf events', () => {
       corrupting: true,
       message: 'missing from the response: rows could not be keyed or windowed',
     });
-    expect(verdictOf(r, 'scarf.events', 'extra fields')).toMatchObject({ verdict: 'differs', extra: ['timestamp'] });
+    expect(verdictOf(r, 'scarf.events', 'extra fields')).toMatchObject({
+      verdict: 'differs',
+      extra: ['timestamp'],
+    });
     expect(verdictOf(r, 'scarf.events', 'end date').verdict).toBe('could not tell');
     expect(r.stdout).toContain('  DIFFERS         field time (cursor): missing from the response');
     expect(r.stdout).toContain('— would lose or double data');
@@ -81,7 +89,12 @@ describe('check --contract on Scarf events', () => {
     const r = await runContractCheck(scarfConfig(), dir);
     expect(r.code).toBe(EXIT.failed);
     const v = verdictOf(r, 'scarf.events', 'end date');
-    expect(v).toMatchObject({ verdict: 'differs', corrupting: true, expected: 'inclusive', status: 'assumed' });
+    expect(v).toMatchObject({
+      verdict: 'differs',
+      corrupting: true,
+      expected: 'inclusive',
+      status: 'assumed',
+    });
     expect(v.message).toMatch(
       /^the one-day window \d{4}-\d{2}-\d{2} returned nothing, but .* returned 24 rows dated .*: the end date excludes its day, every window would lose its last day$/,
     );
@@ -167,7 +180,12 @@ describe('check --contract on Scarf events', () => {
 
 describe('check --contract on Replicated and the marketplace', () => {
   const replicatedConfig = () =>
-    configWith(dir, ['type: replicated', 'app_id: app-acme', 'token: replicated-test-token', `base_url: ${replicated.url}`]);
+    configWith(dir, [
+      'type: replicated',
+      'app_id: app-acme',
+      'token: replicated-test-token',
+      `base_url: ${replicated.url}`,
+    ]);
 
   it('Replicated as the contract says: every point ok', async () => {
     replicated.set({ wrapJson: false, endInclusive: true, eventKeys: 'camel' });
@@ -221,7 +239,12 @@ describe('check --contract on Replicated and the marketplace', () => {
   });
 
   const marketplaceConfig = (format: string) =>
-    configWith(dir, ['type: marketplace', `token: ${PUBLISHER_TOKEN}`, `base_url: ${marketplace.url}`, `format: ${format}`]);
+    configWith(dir, [
+      'type: marketplace',
+      `token: ${PUBLISHER_TOKEN}`,
+      `base_url: ${marketplace.url}`,
+      `format: ${format}`,
+    ]);
 
   it('marketplace dates sent with a midnight time: differs on the format (still parses), exit 0', async () => {
     marketplace.set({ dateSuffix: 'T00:00:00Z' });
@@ -229,7 +252,10 @@ describe('check --contract on Replicated and the marketplace', () => {
       const r = await runContractCheck(marketplaceConfig('csv'), dir, { streams: ['install_events'] });
       expect(r.code).toBe(EXIT.ok);
       expect(differing(r, 'marketplace.install_events')).toEqual([
-        expect.objectContaining({ point: 'field install_date: format', message: expect.stringMatching(/^YYYY-MM-DDTHH:MM:SSZ ×\d+ \(still parses\)$/) }),
+        expect.objectContaining({
+          point: 'field install_date: format',
+          message: expect.stringMatching(/^YYYY-MM-DDTHH:MM:SSZ ×\d+ \(still parses\)$/),
+        }),
       ]);
       expect(verdictOf(r, 'marketplace.install_events', 'end date').verdict).toBe('ok');
     } finally {
@@ -239,12 +265,18 @@ describe('check --contract on Replicated and the marketplace', () => {
 
   it('marketplace JSON as the contract wraps it is ok; a bare array differs, tolerated', async () => {
     let r = await runContractCheck(marketplaceConfig('json'), dir, { streams: ['review_data'] });
-    expect(verdictOf(r, 'marketplace.review_data', 'format')).toMatchObject({ verdict: 'ok', message: 'json-object(periods)' });
+    expect(verdictOf(r, 'marketplace.review_data', 'format')).toMatchObject({
+      verdict: 'ok',
+      message: 'json-object(periods)',
+    });
     marketplace.set({ bareJson: true });
     try {
       r = await runContractCheck(marketplaceConfig('json'), dir, { streams: ['review_data'] });
       expect(r.code).toBe(EXIT.ok);
-      expect(verdictOf(r, 'marketplace.review_data', 'format')).toMatchObject({ verdict: 'differs', corrupting: false });
+      expect(verdictOf(r, 'marketplace.review_data', 'format')).toMatchObject({
+        verdict: 'differs',
+        corrupting: false,
+      });
     } finally {
       marketplace.set({ bareJson: false });
     }
@@ -263,13 +295,21 @@ describe('check --contract on Replicated and the marketplace', () => {
       dir,
     );
     const admin = await runContractCheck(
-      configWith(dir, ['type: marketplace', 'role: admin', `token: ${ADMIN_TOKEN}`, `base_url: ${marketplace.url}`]),
+      configWith(dir, [
+        'type: marketplace',
+        'role: admin',
+        `token: ${ADMIN_TOKEN}`,
+        `base_url: ${marketplace.url}`,
+      ]),
       dir,
     );
     for (const r of [all, admin]) {
       expect(r.code).toBe(EXIT.ok);
       for (const stream of r.streams) {
-        expect(stream.verdicts.filter((v) => v.verdict === 'differs'), stream.stream).toEqual([]);
+        expect(
+          stream.verdicts.filter((v) => v.verdict === 'differs'),
+          stream.stream,
+        ).toEqual([]);
         expect(stream.records, stream.stream).toBeGreaterThan(0);
       }
     }

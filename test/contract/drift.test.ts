@@ -11,7 +11,10 @@ const events = SCARF_CONTRACTS.events!;
 const FIELDS = Object.keys(events.fields);
 
 /** A Scarf events batch as the contract describes it, with per-field overrides. */
-function batch(rows = 3, change: (fields: string[], record: unknown[]) => void = () => undefined): RecordBatch {
+function batch(
+  rows = 3,
+  change: (fields: string[], record: unknown[]) => void = () => undefined,
+): RecordBatch {
   const fields = [...FIELDS];
   const records = Array.from({ length: rows }, (_, i) => {
     const r: unknown[] = FIELDS.map((f) => {
@@ -74,9 +77,9 @@ describe('first-page drift check', () => {
     const emptyIds = batch(3, (_f, r) => {
       r[0] = null;
     });
-    expect(() =>
-      new DriftWatcher().observe('scarf.events', events, emptyIds, capturingLogger().log),
-    ).toThrow(/field id \(key\): present, but empty in all 3 records/);
+    expect(() => new DriftWatcher().observe('scarf.events', events, emptyIds, capturingLogger().log)).toThrow(
+      /field id \(key\): present, but empty in all 3 records/,
+    );
   });
 
   it('fails the stream when the cursor does not parse, even if only some values are affected', () => {
@@ -124,7 +127,16 @@ describe('first-page drift check', () => {
   it('matches camelCase contract names to snake_case fields and accepts midnight dates for date columns', () => {
     const replicated = REPLICATED_CONTRACTS.instance_events!;
     const shaped: RecordBatch = {
-      fields: ['instance_id', 'customer_id', 'app_id', 'field_name', 'field_value', 'field_value_numeric', 'is_custom', 'created_at'],
+      fields: [
+        'instance_id',
+        'customer_id',
+        'app_id',
+        'field_name',
+        'field_value',
+        'field_value_numeric',
+        'is_custom',
+        'created_at',
+      ],
       records: [['i1', 'c1', 'a1', 'numUsers', '5', '5', 'true', '2025-10-01T01:02:03.000Z']],
     };
     expect(firstPageVerdicts(replicated, shaped).filter((v) => v.verdict !== 'ok')).toEqual([]);
@@ -141,7 +153,9 @@ describe('first-page drift check', () => {
   });
 
   it('fieldDrift compares names case- and separator-insensitively', () => {
-    expect(fieldDrift(REPLICATED_CONTRACTS.instance_events!, ['instance_id', 'created_at', 'extra_one'])).toEqual({
+    expect(
+      fieldDrift(REPLICATED_CONTRACTS.instance_events!, ['instance_id', 'created_at', 'extra_one']),
+    ).toEqual({
       missing: ['appId', 'customerId', 'fieldName', 'fieldValue', 'isCustom'],
       extra: ['extra_one'],
     });

@@ -75,6 +75,7 @@ export function verdictOf(result: CheckResult, stream: string, point: string) {
   const report = result.streams.find((s) => s.stream === stream);
   if (!report) throw new Error(`no report for ${stream}`);
   const v = report.verdicts.find((x) => x.point.startsWith(point));
-  if (!v) throw new Error(`no verdict ${point} for ${stream}: ${report.verdicts.map((x) => x.point).join(', ')}`);
+  if (!v)
+    throw new Error(`no verdict ${point} for ${stream}: ${report.verdicts.map((x) => x.point).join(', ')}`);
   return v;
 }

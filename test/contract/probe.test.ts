@@ -6,7 +6,10 @@ import type { RecordBatch } from '../../src/core/contracts.js';
 const events = SCARF_CONTRACTS.events!;
 const sample = (rows: Array<[string, string]>): ProbeSample => {
   const s = emptySample();
-  const batch: RecordBatch = { fields: ['id', 'time'], records: rows.map(([id, day]) => [id, `${day}T10:00:00Z`]) };
+  const batch: RecordBatch = {
+    fields: ['id', 'time'],
+    records: rows.map(([id, day]) => [id, `${day}T10:00:00Z`]),
+  };
   addToSample(s, events, batch);
   return s;
 };
@@ -15,19 +18,42 @@ const D2 = '2025-10-02';
 
 describe('end-date probe', () => {
   it('ok: each one-day window holds its own day, no key in both, together the two-day window', () => {
-    const v = endDateVerdict(events, D1, D2, sample([['a', D1]]), sample([['b', D2]]), sample([['a', D1], ['b', D2]]));
+    const v = endDateVerdict(
+      events,
+      D1,
+      D2,
+      sample([['a', D1]]),
+      sample([['b', D2]]),
+      sample([
+        ['a', D1],
+        ['b', D2],
+      ]),
+    );
     expect(v).toMatchObject({ verdict: 'ok', corrupting: false, expected: 'inclusive' });
   });
 
   it('an end bound that includes the next day (the connector thinks it is exclusive): overlap, corrupting', () => {
-    const exclusiveContract = { ...events, endInclusive: { value: false, status: 'assumed' as const, source: 'test' } };
+    const exclusiveContract = {
+      ...events,
+      endInclusive: { value: false, status: 'assumed' as const, source: 'test' },
+    };
     const v = endDateVerdict(
       exclusiveContract,
       D1,
       D2,
-      sample([['a', D1], ['b', D2]]),
-      sample([['b', D2], ['c', '2025-10-03']]),
-      sample([['a', D1], ['b', D2], ['c', '2025-10-03']]),
+      sample([
+        ['a', D1],
+        ['b', D2],
+      ]),
+      sample([
+        ['b', D2],
+        ['c', '2025-10-03'],
+      ]),
+      sample([
+        ['a', D1],
+        ['b', D2],
+        ['c', '2025-10-03'],
+      ]),
     );
     expect(v).toMatchObject({ verdict: 'differs', corrupting: true, expected: 'exclusive' });
     expect(v.message).toBe(
@@ -48,8 +74,14 @@ describe('end-date probe', () => {
       D1,
       D2,
       sample([['a', D1]]),
-      sample([['a', D1], ['b', D2]]),
-      sample([['a', D1], ['b', D2]]),
+      sample([
+        ['a', D1],
+        ['b', D2],
+      ]),
+      sample([
+        ['a', D1],
+        ['b', D2],
+      ]),
     );
     expect(v).toMatchObject({ verdict: 'differs', corrupting: false });
   });

@@ -4,7 +4,11 @@
  * what the contract-true simulator loads and warns once per run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startScarfSimulator, type ScarfContractVariant, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
+import {
+  startScarfSimulator,
+  type ScarfContractVariant,
+  type ScarfSimulator,
+} from '../../connectors/scarf/simulator.js';
 import type { Logger } from '../../src/core/contracts.js';
 import { EXIT } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -27,7 +31,10 @@ afterAll(async () => {
   await backend.cleanup();
 });
 
-async function runWith(variant: ScarfContractVariant, log: Logger = silentLogger): Promise<{ t: Target; summary: RunSummary }> {
+async function runWith(
+  variant: ScarfContractVariant,
+  log: Logger = silentLogger,
+): Promise<{ t: Target; summary: RunSummary }> {
   sim.setVariant(variant);
   const t = backend.target();
   const config = makeConfig(t, sim.url, { backfill_days: 3 });
@@ -50,8 +57,16 @@ const driftWarnings = (lines: Array<Record<string, unknown>>) =>
 
 describe('a run against an API that breaks the contract', () => {
   const corrupting: Array<[string, ScarfContractVariant, RegExp]> = [
-    ['the cursor field renamed', { renameFields: { time: 'timestamp' } }, /field time \(cursor\): missing from the response/],
-    ['the key field renamed', { renameFields: { id: 'event_id' } }, /field id \(key\): missing from the response/],
+    [
+      'the cursor field renamed',
+      { renameFields: { time: 'timestamp' } },
+      /field time \(cursor\): missing from the response/,
+    ],
+    [
+      'the key field renamed',
+      { renameFields: { id: 'event_id' } },
+      /field id \(key\): missing from the response/,
+    ],
     [
       'the cursor in a format that does not parse',
       { timeFormat: 'epoch-seconds' },
@@ -63,7 +78,12 @@ describe('a run against an API that breaks the contract', () => {
       const { t, summary } = await runWith(variant);
       expect(summary.status).toBe('failed');
       expect(summary.exitCode).toBe(EXIT.failed);
-      expect(summary.streams[0]).toMatchObject({ status: 'failed', errorKind: 'data', windows: 0, highWaterMark: null });
+      expect(summary.streams[0]).toMatchObject({
+        status: 'failed',
+        errorKind: 'data',
+        windows: 0,
+        highWaterMark: null,
+      });
       expect(summary.streams[0]!.error).toMatch(message);
       expect(summary.streams[0]!.error).toContain('exportsync check --contract');
       expect(await tableExists(t)).toBe(false);

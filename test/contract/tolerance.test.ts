@@ -7,7 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReplicatedSimulator, type ReplicatedSimulator } from '../../connectors/replicated/simulator.js';
 import { createReplicatedSource, replicatedSourceSchema } from '../../connectors/replicated/index.js';
-import { PUBLISHER_TOKEN, startMarketplaceSimulator, type MarketplaceSimulator } from '../../connectors/marketplace/simulator.js';
+import {
+  PUBLISHER_TOKEN,
+  startMarketplaceSimulator,
+  type MarketplaceSimulator,
+} from '../../connectors/marketplace/simulator.js';
 import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { Tolerance } from '../../src/contract/tolerance.js';
 import type { RecordBatch, StreamDefinition, Window } from '../../src/core/contracts.js';
@@ -21,7 +25,14 @@ import { configWith, scarfLines, tempDir } from './helpers.js';
 
 const dir = tempDir();
 const ctx = () => ({
-  http: createHttpClient({ log: silentLogger, retryAttempts: 2, retryMinDelayMs: 1, retryMaxDelayMs: 5, requestTimeoutMs: 5000, maxRequests: 100 }),
+  http: createHttpClient({
+    log: silentLogger,
+    retryAttempts: 2,
+    retryMinDelayMs: 1,
+    retryMaxDelayMs: 5,
+    requestTimeoutMs: 5000,
+    maxRequests: 100,
+  }),
   log: silentLogger,
   signal: new AbortController().signal,
   batchRows: 10_000,
@@ -64,7 +75,12 @@ afterAll(async () => {
 
 function replicatedEvents(): StreamDefinition {
   const source = createReplicatedSource(
-    replicatedSourceSchema.parse({ type: 'replicated', app_id: 'app-acme', token: 'replicated-test-token', base_url: replicated.url }),
+    replicatedSourceSchema.parse({
+      type: 'replicated',
+      app_id: 'app-acme',
+      token: 'replicated-test-token',
+      base_url: replicated.url,
+    }),
   );
   return source.streams.find((s) => s.name === 'instance_events')!;
 }
@@ -81,8 +97,14 @@ describe('JSON: an array or an object wrapping it', () => {
   });
 
   it('reads the same records from {"dataset":…,"periods":[...]} and a bare array (marketplace)', async () => {
-    const config = configWith(dir, ['type: marketplace', `token: ${PUBLISHER_TOKEN}`, `base_url: ${marketplace.url}`, 'format: json']);
-    const stream = () => createSource(config.sources[0]!, 0).streams.find((s) => s.name === 'install_events')!;
+    const config = configWith(dir, [
+      'type: marketplace',
+      `token: ${PUBLISHER_TOKEN}`,
+      `base_url: ${marketplace.url}`,
+      'format: json',
+    ]);
+    const stream = () =>
+      createSource(config.sources[0]!, 0).streams.find((s) => s.name === 'install_events')!;
     const wrapped = await objects(stream(), lastTwoDays);
     marketplace.set({ bareJson: true });
     const bare = await objects(stream(), lastTwoDays);
@@ -129,7 +151,10 @@ describe('keys in camelCase or snake_case', () => {
     const exact: RecordBatch = { fields: ['user_agent', 'time'], records: [['ua', 't']] };
     expect(tolerance.apply(exact)).toBe(exact);
     // both spellings present: nothing is renamed onto the real one
-    expect(tolerance.apply({ fields: ['user_agent', 'userAgent'], records: [] }).fields).toEqual(['user_agent', 'userAgent']);
+    expect(tolerance.apply({ fields: ['user_agent', 'userAgent'], records: [] }).fields).toEqual([
+      'user_agent',
+      'userAgent',
+    ]);
   });
 });
 
@@ -154,7 +179,8 @@ describe('CSV columns in any order, unknown columns kept', () => {
   it('src/http/csv.ts maps by header name whatever the order', async () => {
     const [a] = await all(readCsv(body('id,time,extra\n1,2025-10-01,x\n'), { batchRows: 10 }));
     const [b] = await all(readCsv(body('extra,time,id\nx,2025-10-01,1\n'), { batchRows: 10 }));
-    const byName = (batch: RecordBatch) => Object.fromEntries(batch.fields.map((f, i) => [f, batch.records[0]![i]]));
+    const byName = (batch: RecordBatch) =>
+      Object.fromEntries(batch.fields.map((f, i) => [f, batch.records[0]![i]]));
     expect(byName(b!)).toEqual(byName(a!));
   });
 });
@@ -162,14 +188,24 @@ describe('CSV columns in any order, unknown columns kept', () => {
 describe('dates with or without time and zone', () => {
   it('a timestamp column takes a date, a time without zone (UTC), a zone offset and " UTC"', () => {
     const instant = '2025-10-01T10:00:00.000000Z';
-    for (const text of ['2025-10-01T10:00:00Z', '2025-10-01 10:00:00', '2025-10-01T12:00:00+02:00', '2025-10-01 10:00:00 UTC', '2025-10-01T10:00:00.000+0000']) {
+    for (const text of [
+      '2025-10-01T10:00:00Z',
+      '2025-10-01 10:00:00',
+      '2025-10-01T12:00:00+02:00',
+      '2025-10-01 10:00:00 UTC',
+      '2025-10-01T10:00:00.000+0000',
+    ]) {
       expect(canonicalize('timestamp', text), text).toBe(instant);
     }
     expect(canonicalize('timestamp', '2025-10-01')).toBe('2025-10-01T00:00:00.000000Z');
   });
 
   it('a date column takes a midnight timestamp as its date (marketplace dates sent with a time)', async () => {
-    const config = configWith(dir, ['type: marketplace', `token: ${PUBLISHER_TOKEN}`, `base_url: ${marketplace.url}`]);
+    const config = configWith(dir, [
+      'type: marketplace',
+      `token: ${PUBLISHER_TOKEN}`,
+      `base_url: ${marketplace.url}`,
+    ]);
     const stream = () => createSource(config.sources[0]!, 0).streams.find((s) => s.name === 'review_data')!;
     const plain = await objects(stream(), lastTwoDays);
     marketplace.set({ dateSuffix: 'T00:00:00Z' });
@@ -181,7 +217,10 @@ describe('dates with or without time and zone', () => {
       marketplace.set({ dateSuffix: '' });
     }
     const tolerance = new Tolerance({ name: 'x', columns: [{ name: 'day', type: 'date' }] });
-    const b = tolerance.apply({ fields: ['day'], records: [['2025-10-01T10:00:00Z'], ['2025-10-01T00:00:00.000Z']] });
+    const b = tolerance.apply({
+      fields: ['day'],
+      records: [['2025-10-01T10:00:00Z'], ['2025-10-01T00:00:00.000Z']],
+    });
     // a time of day is never truncated away: it stays as sent (and goes to _extra, or fails a cursor)
     expect(b.records).toEqual([['2025-10-01T10:00:00Z'], ['2025-10-01']]);
   });
