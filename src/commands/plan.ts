@@ -1,3 +1,4 @@
+import type { HttpClient, StreamDefinition, StreamState, Window } from '../core/contracts.js';
 import { isoDate } from '../core/time.js';
 import { tableName } from '../schema/identifiers.js';
 import { planStream } from '../engine/windows.js';
@@ -26,11 +27,13 @@ export async function planCommand(ctx: CommandContext, opts: { streams?: string[
       const table = tableName(s.source.name, s.stream.name, destination.capabilities.maxIdentifierLength);
       const existing = await destination.describeTable(table);
       const state = await destination.getState(key);
-      const plan = planStream(s.stream.writeMode, state, now, {
-        backfillDays: s.settings.backfill_days,
-        lookbackDays: s.settings.lookback_days,
-        windowDays: s.stream.windowDays,
-      });
+      const plan = s.stream.listUnits
+        ? await planFiles(s.stream, state, ctx)
+        : planStream(s.stream.writeMode, state, now, {
+            backfillDays: s.settings.backfill_days,
+            lookbackDays: s.settings.lookback_days,
+            windowDays: s.stream.windowDays,
+          });
       const requests = plan.windows.reduce((n, w) => n + requestsIn(s.stream.describe(w)), 0);
       const budget = perSource.get(s.source.name) ?? {
         requests: 0,
@@ -73,6 +76,34 @@ export async function planCommand(ctx: CommandContext, opts: { streams?: string[
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
+
+/**
+ * File streams: the exports a run would load, from a listing of the bucket or folder (read-only;
+ * no object is downloaded beyond what the listing checks), compared with the stored object marks.
+ */
+async function planFiles(
+  stream: StreamDefinition,
+  state: StreamState | null,
+  ctx: CommandContext,
+): Promise<{ windows: Window[]; reason: string }> {
+  const units = await stream.listUnits!(state, {
+    http: noHttp,
+    log: ctx.log,
+    signal: new AbortController().signal,
+    batchRows: ctx.config.sync.batch_rows,
+  });
+  const loaded = Object.keys(state?.objects ?? {}).length;
+  return {
+    windows: units.map((u) => u.window),
+    reason: `files mode: ${units.length} new or changed export(s) to load (${units.map((u) => u.label).join(', ') || 'none'}); ${loaded} object(s) already loaded`,
+  };
+}
+
+/** File streams read from an object store, never over the source's HTTP API. */
+const noHttp: HttpClient = {
+  requestCount: 0,
+  get: () => Promise.reject(new Error('file streams make no HTTP API request')),
+};
 
 /** Requests `describe()` announces for one window: `(×N requests …)`, else one. */
 function requestsIn(description: string): number {
