@@ -1,9 +1,10 @@
+import type { Command } from 'commander';
 import type { CheckVerdict } from '../core/contracts.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { createDestination } from '../destinations/index.js';
 import { createHttpClient } from '../http/client.js';
 import { checkContractCommand, type CheckContractOptions } from './check-contract.js';
-import { type CommandContext, streamsOf } from './context.js';
+import { type CommandContext, loadContext, streamsOf } from './context.js';
 
 export interface CheckOptions extends CheckContractOptions {
   /** Compare each stream's real answers with its contract instead (check-contract.ts). */
@@ -64,4 +65,37 @@ export async function checkCommand(ctx: CommandContext, opts: CheckOptions = {})
   const failed = verdicts.filter((v) => !v.ok).length;
   if (failed > 0) process.stdout.write(`${failed} of ${verdicts.length} check(s) failed\n`);
   return failed === 0 ? 0 : 1;
+}
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * Adds `check [--contract [--streams a,b] [--out file]]` to the command line. `done` receives the
+ * exit code (cli.ts: `(code) => (exitCode = code)`); errors propagate to the CLI's own handler.
+ * `--streams` and `--out` without `--contract` are refused (exit 2): plain `check` checks sources.
+ */
+export function registerCheckCommand(program: Command, done: (code: number) => void): void {
+  program
+    .command('check')
+    .description(
+      'check credentials and connectivity of every source and the destination; with --contract, compare each stream with its contract',
+    )
+    .option('--contract', "fetch small windows of each stream and compare them with the stream's contract")
+    .option('--streams <list>', 'with --contract: only these streams (source.stream or stream)', list)
+    .option(
+      '--out <file>',
+      'with --contract: where to save the observed shape (default exportsync-contract-observed.json)',
+    )
+    .action(async (flags: { contract?: boolean; streams?: string[]; out?: string }) => {
+      if (!flags.contract && (flags.streams || flags.out)) {
+        throw new ConfigError('--streams and --out need --contract', [
+          '--streams/--out: only with --contract',
+        ]);
+      }
+      done(await checkCommand(await loadContext(program.opts<{ config?: string }>().config), flags));
+    });
 }
