@@ -113,9 +113,28 @@ const SECRET_PATTERNS: Array<[RegExp, string]> = [
   ],
 ];
 
+/** Credentials this process has sent (see `rememberSecret`), longest first when applied. */
+const knownSecrets = new Set<string>();
+
+/**
+ * Registers a credential by value (e.g. an Authorization header the HTTP client sends), so that
+ * `redactSecrets` removes it wherever it turns up: a server quoting the token back in an error
+ * body ("token abc123 is not valid") matches none of the patterns below. For a `Scheme value`
+ * header the bare value is registered too. Values under 6 characters are ignored (they would
+ * blank out ordinary words).
+ */
+export function rememberSecret(value: string): void {
+  const v = value.trim();
+  for (const s of [v, /^\S+\s+(\S+)$/.exec(v)?.[1]]) if (s && s.length >= 6) knownSecrets.add(s);
+}
+
 /** Removes credentials from free text (URLs with passwords, tokens, Authorization headers). */
 export function redactSecrets(text: string): string {
   let out = text;
+  if (knownSecrets.size > 0) {
+    for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length))
+      if (out.includes(secret)) out = out.split(secret).join('***');
+  }
   for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }

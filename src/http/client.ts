@@ -13,7 +13,7 @@
  */
 import pRetry from 'p-retry';
 import type { HttpClient, HttpRequestOptions, HttpResponse, Logger } from '../core/contracts.js';
-import { SourceError } from '../core/errors.js';
+import { SourceError, rememberSecret } from '../core/errors.js';
 import { discardBody, readExcerpt, streamBody, type BodyOptions } from './body.js';
 import {
   RETRYABLE_STATUSES,
@@ -62,8 +62,21 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** Header names whose values are credentials. */
+const SECRET_HEADER = /authorization|token|api[-_]?key|secret|cookie|password/i;
+
+/**
+ * Registers the credentials among `headers` with `rememberSecret`, so every error message built
+ * later (e.g. from an error body that quotes the token back) has them removed.
+ */
+function rememberCredentials(headers: Record<string, string> | undefined): void {
+  for (const [name, value] of Object.entries(headers ?? {}))
+    if (SECRET_HEADER.test(name)) rememberSecret(value);
+}
+
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const log = options.log.child({ component: 'http' });
+  rememberCredentials(options.headers);
   const sleep = options.sleep ?? abortableSleep;
   const attempts = Math.max(1, Math.floor(options.retryAttempts));
   let requestCount = 0;
@@ -93,6 +106,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         signal?.removeEventListener('abort', onAbort);
       },
     };
+    // a server may quote the credentials back ("token abc123 is not valid"): errors must not
+    rememberCredentials(request.headers);
     const headers: Record<string, string> = {
       'user-agent': options.userAgent ?? DEFAULT_USER_AGENT,
       ...options.headers,
