@@ -15,16 +15,25 @@ export const snowflakeDestinationSchema = z
     type: z.literal('snowflake'),
     account: z.string().min(1).describe('Account identifier, e.g. myorg-myaccount.'),
     user: z.string().min(1).describe('User name.'),
-    database: z.string().min(1).describe('Database holding the schema (as Snowflake resolves it: unquoted, so case-insensitive).'),
+    database: z
+      .string()
+      .min(1)
+      .describe('Database holding the schema (as Snowflake resolves it: unquoted, so case-insensitive).'),
     schema: z
       .string()
       .min(1)
       .max(255)
       .default(DEFAULTS.schema)
-      .describe(`Schema (default ${DEFAULTS.schema}); created if absent, used as a quoted, case-sensitive name.`),
+      .describe(
+        `Schema (default ${DEFAULTS.schema}); created if absent, used as a quoted, case-sensitive name.`,
+      ),
     warehouse: z.string().min(1).optional().describe('Virtual warehouse that runs the queries.'),
     role: z.string().min(1).optional().describe('Role to use.'),
-    private_key_path: z.string().min(1).optional().describe('PKCS#8 PEM private key file (key-pair auth, preferred).'),
+    private_key_path: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('PKCS#8 PEM private key file (key-pair auth, preferred).'),
     private_key: z
       .string()
       .min(1)
@@ -40,7 +49,9 @@ export const snowflakeDestinationSchema = z
       .string()
       .url()
       .optional()
-      .describe('Full URL of the Snowflake endpoint (private link, proxies, tests); default from the account.'),
+      .describe(
+        'Full URL of the Snowflake endpoint (private link, proxies, tests); default from the account.',
+      ),
     lock_lease_seconds: z
       .number()
       .int()

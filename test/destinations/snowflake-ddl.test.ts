@@ -57,13 +57,18 @@ describe('snowflake DDL plan', () => {
     expect(plan(table([...base, [swap('v'), 'TEXT', null]]), options())).toEqual([
       `ALTER TABLE "s"."t" RENAME COLUMN "${swap('v')}" TO "v"`,
     ]);
-    expect(plan(table(base), options())).toEqual([`ALTER TABLE "s"."t" ADD COLUMN IF NOT EXISTS "v" VARCHAR`]);
+    expect(plan(table(base), options())).toEqual([
+      `ALTER TABLE "s"."t" ADD COLUMN IF NOT EXISTS "v" VARCHAR`,
+    ]);
   });
 
   it('a narrowing is refused, and an up-to-date table needs nothing', () => {
-    expect(() => plan(table([...base, ['v', 'TEXT', null]]), options(eventsSchema('t', [col('v', 'integer', 'dynamic')])))).toThrow(
-      /cannot change to NUMBER\(38,0\)/,
-    );
+    expect(() =>
+      plan(
+        table([...base, ['v', 'TEXT', null]]),
+        options(eventsSchema('t', [col('v', 'integer', 'dynamic')])),
+      ),
+    ).toThrow(/cannot change to NUMBER\(38,0\)/);
     expect(plan(table([...base, ['v', 'TEXT', null]]), options())).toEqual([]);
   });
 });
@@ -73,7 +78,10 @@ describe('snowflake DDL on the stand-in', () => {
     const h = await makeSnowflakeHarness();
     try {
       const v1 = eventsSchema('events', [col('v', 'integer', 'dynamic')]);
-      await loadWindow(h.destination, { schema: v1, batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '42']]] });
+      await loadWindow(h.destination, {
+        schema: v1,
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '42']]],
+      });
       // replay the first three steps of integer → string by hand, then "crash" after the drop
       const t = `"${h.schema}"."events"`;
       await h.standin.query(`ALTER TABLE ${t} ADD COLUMN "${swap('v')}" VARCHAR`);
@@ -89,7 +97,9 @@ describe('snowflake DDL on the stand-in', () => {
         { id: 'a', v: '42' },
         { id: 'b', v: 'n/a' },
       ]);
-      expect((await h.destination.describeTable('events'))?.columns.map((c) => c.name)).not.toContain(swap('v'));
+      expect((await h.destination.describeTable('events'))?.columns.map((c) => c.name)).not.toContain(
+        swap('v'),
+      );
     } finally {
       await h.cleanup();
     }

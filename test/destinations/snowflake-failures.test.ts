@@ -10,7 +10,11 @@ import { snowflakeDestinationSchema } from '../../src/config/snowflake.js';
 import { ConfigError, DestinationError, LockedError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createSnowflakeDestination } from '../../src/destinations/snowflake/index.js';
-import { destinationOn, makeSnowflakeHarness, stopSharedStandin } from '../support/snowflake-standin/harness.js';
+import {
+  destinationOn,
+  makeSnowflakeHarness,
+  stopSharedStandin,
+} from '../support/snowflake-standin/harness.js';
 import { startSnowflakeStandin } from '../support/snowflake-standin/index.js';
 import { eventsSchema, loadWindow, pick, stateAt } from './contract.js';
 
@@ -38,7 +42,13 @@ describe('snowflake: errors by code', () => {
         sqlState: '42S02',
         message: "SQL compilation error:\nObject 'EVENTS' does not exist or not authorized.",
       });
-      const err = await rejection(loadWindow(h.destination, { schema: eventsSchema(), batches: [[row('b')]], state: stateAt('2024-01-03T00:00:00.000Z') }));
+      const err = await rejection(
+        loadWindow(h.destination, {
+          schema: eventsSchema(),
+          batches: [[row('b')]],
+          state: stateAt('2024-01-03T00:00:00.000Z'),
+        }),
+      );
       expect(err).toBeInstanceOf(DestinationError);
       expect((err as DestinationError).retryable).toBe(false);
       expect((err as DestinationError).details.code).toBe('002003');
@@ -61,7 +71,9 @@ describe('snowflake: errors by code', () => {
         sqlState: '57P03',
         message: "Warehouse 'LOAD_WH' is suspended.",
       });
-      const err = await rejection(loadWindow(h.destination, { schema: eventsSchema(), batches: [[row('a')]] }));
+      const err = await rejection(
+        loadWindow(h.destination, { schema: eventsSchema(), batches: [[row('a')]] }),
+      );
       expect(err).toBeInstanceOf(DestinationError);
       expect((err as DestinationError).retryable).toBe(true);
       expect(await h.rows('events', ['id'])).toEqual([]);
@@ -93,10 +105,21 @@ describe('snowflake: lost sessions', () => {
   it('a load whose session dies fails retryable; the next load of the window commits on a new session', async () => {
     const h = await makeSnowflakeHarness();
     try {
-      const load = await h.destination.beginLoad({ streamKey: 'test.events', schema: eventsSchema(), runId: 'r1' });
+      const load = await h.destination.beginLoad({
+        streamKey: 'test.events',
+        schema: eventsSchema(),
+        runId: 'r1',
+      });
       await load.write([row('a')], eventsSchema());
       h.standin.expireSessions({ master: true });
-      const err = await rejection(load.commit({ schema: eventsSchema(), mode: 'merge', window: { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-02T00:00:00Z') }, state: stateAt('2024-01-02T00:00:00.000Z') }));
+      const err = await rejection(
+        load.commit({
+          schema: eventsSchema(),
+          mode: 'merge',
+          window: { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-02T00:00:00Z') },
+          state: stateAt('2024-01-02T00:00:00.000Z'),
+        }),
+      );
       expect(err).toBeInstanceOf(DestinationError);
       expect((err as DestinationError).retryable).toBe(true);
       expect(err.message).toMatch(/session lost/);
@@ -120,7 +143,9 @@ describe('snowflake: stream locks are lease rows', () => {
       expect(locked).toBeInstanceOf(LockedError);
       expect(locked.message).toMatch(/held by .+:\d+:[0-9a-f]{8} since \d{4}-\d\d-\d\dT.*lease until/);
       // the holder died: nobody renews, the lease runs out
-      await h.standin.query(`UPDATE "${h.schema}"."_exportsync_locks" SET expires_at = now() - INTERVAL 1 SECOND`);
+      await h.standin.query(
+        `UPDATE "${h.schema}"."_exportsync_locks" SET expires_at = now() - INTERVAL 1 SECOND`,
+      );
       const taken = await other.lock('scarf.events', 0);
       await dead.release(); // deletes only its own row
       expect(await rejection(h.destination.lock('scarf.events', 0))).toBeInstanceOf(LockedError);
@@ -138,15 +163,23 @@ describe('snowflake: authentication', () => {
     const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const wrong = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = (k: typeof key) => k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const sf = await startSnowflakeStandin({ publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    const sf = await startSnowflakeStandin({
+      publicKeyPem: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    });
     try {
       const base = { ...sf.config({ schema: 'kp' }), password: undefined };
-      const good = createSnowflakeDestination({ config: snowflakeDestinationSchema.parse({ ...base, private_key: pem(key) }), log: silentLogger });
+      const good = createSnowflakeDestination({
+        config: snowflakeDestinationSchema.parse({ ...base, private_key: pem(key) }),
+        log: silentLogger,
+      });
       const verdict = await good.check();
       expect(verdict.ok, verdict.message).toBe(true);
       expect(verdict.message).toMatch(/connected as tester .*warehouse STANDIN_WH/);
       await good.close();
-      const bad = createSnowflakeDestination({ config: snowflakeDestinationSchema.parse({ ...base, private_key: pem(wrong) }), log: silentLogger });
+      const bad = createSnowflakeDestination({
+        config: snowflakeDestinationSchema.parse({ ...base, private_key: pem(wrong) }),
+        log: silentLogger,
+      });
       const refused = await bad.check();
       expect(refused.ok).toBe(false);
       expect(refused.message).toMatch(/390144|JWT/);

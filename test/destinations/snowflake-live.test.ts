@@ -21,7 +21,13 @@ const credential = env.SNOWFLAKE_PRIVATE_KEY_PATH
     : env.SNOWFLAKE_PASSWORD
       ? { password: env.SNOWFLAKE_PASSWORD }
       : undefined;
-const live = Boolean(env.SNOWFLAKE_ACCOUNT && env.SNOWFLAKE_USER && env.SNOWFLAKE_DATABASE && env.SNOWFLAKE_WAREHOUSE && credential);
+const live = Boolean(
+  env.SNOWFLAKE_ACCOUNT &&
+  env.SNOWFLAKE_USER &&
+  env.SNOWFLAKE_DATABASE &&
+  env.SNOWFLAKE_WAREHOUSE &&
+  credential,
+);
 
 const q = (n: string) => `"${n.replace(/"/g, '""')}"`;
 let n = 0;
@@ -34,7 +40,9 @@ function config(schema: string) {
     database: env.SNOWFLAKE_DATABASE,
     warehouse: env.SNOWFLAKE_WAREHOUSE,
     ...(env.SNOWFLAKE_ROLE ? { role: env.SNOWFLAKE_ROLE } : {}),
-    ...(env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE ? { private_key_passphrase: env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE } : {}),
+    ...(env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE
+      ? { private_key_passphrase: env.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE }
+      : {}),
     schema,
     ...credential,
   });
@@ -46,7 +54,12 @@ async function sql(schema: string, text: string, binds: string[] = []): Promise<
   await new Promise<void>((res, rej) => conn.connect((e) => (e ? rej(e) : res())));
   try {
     return await new Promise<unknown[][]>((res, rej) =>
-      conn.execute({ sqlText: text, binds, rowMode: 'array', complete: (e, _s, rows) => (e ? rej(e) : res((rows ?? []) as unknown[][])) }),
+      conn.execute({
+        sqlText: text,
+        binds,
+        rowMode: 'array',
+        complete: (e, _s, rows) => (e ? rej(e) : res((rows ?? []) as unknown[][])),
+      }),
     );
   } finally {
     await new Promise<void>((res) => conn.destroy(() => res()));
@@ -83,11 +96,20 @@ async function makeLiveHarness(): Promise<DestinationHarness> {
     destination,
     reopen: open,
     async rows(table, orderBy) {
-      const cols = await sql(schema, `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`, [schema, table]);
+      const cols = await sql(
+        schema,
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,
+        [schema, table],
+      );
       const names = cols.map((r) => String(r[0]));
       const exprs = cols.map((r) => `${canonical(String(r[0]), String(r[1]))} AS ${q(String(r[0]))}`);
-      const rows = await sql(schema, `SELECT ${exprs.join(', ')} FROM ${q(schema)}.${q(table)} ORDER BY ${orderBy.map(q).join(', ')}`);
-      return rows.map((r) => Object.fromEntries(names.map((name, i) => [name, r[i] === null ? null : String(r[i])])));
+      const rows = await sql(
+        schema,
+        `SELECT ${exprs.join(', ')} FROM ${q(schema)}.${q(table)} ORDER BY ${orderBy.map(q).join(', ')}`,
+      );
+      return rows.map((r) =>
+        Object.fromEntries(names.map((name, i) => [name, r[i] === null ? null : String(r[i])])),
+      );
     },
     async cleanup() {
       for (const d of made) await d.close().catch(() => undefined);
@@ -100,6 +122,7 @@ if (live) {
   destinationContract('snowflake (live)', makeLiveHarness);
 } else {
   describe('snowflake (live)', () => {
-    it.skip('needs SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_DATABASE, SNOWFLAKE_WAREHOUSE and a credential', () => undefined);
+    it.skip('needs SNOWFLAKE_ACCOUNT, SNOWFLAKE_USER, SNOWFLAKE_DATABASE, SNOWFLAKE_WAREHOUSE and a credential', () =>
+      undefined);
   });
 }

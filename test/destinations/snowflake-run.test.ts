@@ -33,7 +33,12 @@ it('exportsync run into Snowflake loads every distinct event once; a second run 
       const destination = await createDestination(config.destination, silentLogger);
       await destination.open();
       try {
-        return await runSync({ config, destination, log: silentLogger, now: () => new Date('2024-03-10T12:00:00Z') });
+        return await runSync({
+          config,
+          destination,
+          log: silentLogger,
+          now: () => new Date('2024-03-10T12:00:00Z'),
+        });
       } finally {
         await destination.close();
       }
@@ -41,7 +46,9 @@ it('exportsync run into Snowflake loads every distinct event once; a second run 
     const first = await once();
     const ids = async () => (await sf.query(`SELECT id FROM "runs"."scarf_events"`)).map((r) => String(r.id));
     const loaded = await ids();
-    const truth = new Set([...sim.rows('2024-03-06', '2024-03-10')].slice(1).map((r) => String((r as string[])[0])));
+    const truth = new Set(
+      [...sim.rows('2024-03-06', '2024-03-10')].slice(1).map((r) => String((r as string[])[0])),
+    );
     expect(new Set(loaded)).toEqual(truth);
     expect(loaded.length).toBe(truth.size);
     await once();

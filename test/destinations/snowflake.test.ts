@@ -34,14 +34,25 @@ describe('snowflake: statements sent', () => {
       const at = (re: RegExp) => mine.findIndex((sql) => re.test(sql));
       const staging = at(/^CREATE TEMPORARY TABLE .*"_exportsync_stage_[0-9a-f]+"/);
       const insert = at(/^INSERT INTO .*"_exportsync_stage_[0-9a-f]+" \(.*\) VALUES \(\?/);
-      const dedupe = at(/^CREATE OR REPLACE TEMPORARY TABLE .*_typed" AS SELECT .* QUALIFY ROW_NUMBER\(\) OVER \(PARTITION BY .* ORDER BY .* DESC NULLS LAST, s\."_exportsync_seq" DESC\) = 1$/);
-      const create = at(new RegExp(`^CREATE TABLE IF NOT EXISTS "${h.schema}"\\."events" \\("id" VARCHAR NOT NULL, "ts" TIMESTAMP_TZ`));
+      const dedupe = at(
+        /^CREATE OR REPLACE TEMPORARY TABLE .*_typed" AS SELECT .* QUALIFY ROW_NUMBER\(\) OVER \(PARTITION BY .* ORDER BY .* DESC NULLS LAST, s\."_exportsync_seq" DESC\) = 1$/,
+      );
+      const create = at(
+        new RegExp(
+          `^CREATE TABLE IF NOT EXISTS "${h.schema}"\\."events" \\("id" VARCHAR NOT NULL, "ts" TIMESTAMP_TZ`,
+        ),
+      );
       const begin = at(/^BEGIN$/);
-      const merge = at(/^MERGE INTO "[^"]+"\."events" t USING .*_typed" s ON t\."id" = s\."id" WHEN MATCHED AND \(/);
+      const merge = at(
+        /^MERGE INTO "[^"]+"\."events" t USING .*_typed" s ON t\."id" = s\."id" WHEN MATCHED AND \(/,
+      );
       const columns = at(/^MERGE INTO .*"_exportsync_columns"/);
       const state = at(/^MERGE INTO .*"_exportsync_state"/);
       const commit = at(/^COMMIT$/);
-      expect([staging, insert, dedupe, create, begin, merge, columns, state, commit].every((i) => i >= 0), mine.join('\n')).toBe(true);
+      expect(
+        [staging, insert, dedupe, create, begin, merge, columns, state, commit].every((i) => i >= 0),
+        mine.join('\n'),
+      ).toBe(true);
       expect(staging < insert && insert < dedupe && dedupe < create && create < begin).toBe(true);
       expect(begin < merge && merge < columns && columns < state && state < commit).toBe(true);
       // nothing but DML between BEGIN and COMMIT: Snowflake DDL would commit the transaction
@@ -68,9 +79,21 @@ describe('snowflake: statements sent', () => {
       const sent = h.standin.statements.slice(from);
       const session = sent[0]!.session;
       const tags = new Set(sent.filter((s) => s.session === session).map((s) => s.queryTag));
-      expect([...tags]).toEqual(['{"app":"exportsync","run_id":"run-20240101T000000-abc","stream":"scarf.events"}']);
-      await h.destination.recordRun({ runId: 'run-9', command: 'run', startedAt: '2024-01-01T00:00:00.000Z', status: 'ok', streams: [], rows: 0 });
-      expect(JSON.parse(h.standin.statements.at(-1)!.queryTag!)).toEqual({ app: 'exportsync', run_id: 'run-9' });
+      expect([...tags]).toEqual([
+        '{"app":"exportsync","run_id":"run-20240101T000000-abc","stream":"scarf.events"}',
+      ]);
+      await h.destination.recordRun({
+        runId: 'run-9',
+        command: 'run',
+        startedAt: '2024-01-01T00:00:00.000Z',
+        status: 'ok',
+        streams: [],
+        rows: 0,
+      });
+      expect(JSON.parse(h.standin.statements.at(-1)!.queryTag!)).toEqual({
+        app: 'exportsync',
+        run_id: 'run-9',
+      });
     } finally {
       await h.cleanup();
     }
@@ -85,17 +108,42 @@ describe('snowflake: bulk path (PUT + COPY INTO)', () => {
       const v2 = eventsSchema('bulk', [col('note', 'string', 'dynamic')]);
       const n = Math.ceil(SMALL_VALUES / v1.columns.length) + 100;
       const awkward = ['', 'NULL', '\\N', 'a,"b"\nc', '\\', 'ünï ✓'];
-      const first: Row[] = Array.from({ length: n }, (_, i) => [`k${i}`, '2024-01-01T01:00:00Z', awkward[i % awkward.length]!, String(i)]);
-      const second: Row[] = Array.from({ length: n }, (_, i) => [`m${i}`, '2024-01-01T02:00:00Z', null, String(i), null, null, null, awkward[i % awkward.length]!]);
+      const first: Row[] = Array.from({ length: n }, (_, i) => [
+        `k${i}`,
+        '2024-01-01T01:00:00Z',
+        awkward[i % awkward.length]!,
+        String(i),
+      ]);
+      const second: Row[] = Array.from({ length: n }, (_, i) => [
+        `m${i}`,
+        '2024-01-01T02:00:00Z',
+        null,
+        String(i),
+        null,
+        null,
+        null,
+        awkward[i % awkward.length]!,
+      ]);
       const from = h.standin.statements.length;
       const result = await loadWindow(h.destination, {
         schema: v2,
-        batches: [{ rows: first, schema: v1 }, { rows: second, schema: v2 }],
+        batches: [
+          { rows: first, schema: v1 },
+          { rows: second, schema: v2 },
+        ],
       });
       expect(result).toEqual({ staged: 2 * n, upserted: 2 * n, deleted: 0 });
       const sqls = h.standin.statements.slice(from).map((s) => s.sql);
-      const puts = sqls.filter((s) => /^PUT 'file:\/\/.*\.csv\.gz' @"[^"]+"\.%"_exportsync_stage_[0-9a-f]+" AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP/.test(s));
-      const copies = sqls.filter((s) => /^COPY INTO .*_exportsync_stage_.* FROM @.*FIELD_OPTIONALLY_ENCLOSED_BY = '"'.*NULL_IF = \(\).* PURGE = TRUE/.test(s));
+      const puts = sqls.filter((s) =>
+        /^PUT 'file:\/\/.*\.csv\.gz' @"[^"]+"\.%"_exportsync_stage_[0-9a-f]+" AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP/.test(
+          s,
+        ),
+      );
+      const copies = sqls.filter((s) =>
+        /^COPY INTO .*_exportsync_stage_.* FROM @.*FIELD_OPTIONALLY_ENCLOSED_BY = '"'.*NULL_IF = \(\).* PURGE = TRUE/.test(
+          s,
+        ),
+      );
       expect(puts).toHaveLength(2);
       expect(copies).toHaveLength(2);
       expect(copies[0]).not.toContain('"note"');
@@ -117,8 +165,13 @@ describe('snowflake: bulk path (PUT + COPY INTO)', () => {
     const h = await makeSnowflakeHarness();
     try {
       const schema: TableSchema = { ...eventsSchema('prices', [col('price', 'decimal', 'dynamic')]) };
-      await loadWindow(h.destination, { schema, batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '12.5']]] });
-      expect((await h.destination.describeTable('prices'))?.columns.find((c) => c.name === 'price')?.nativeType).toBe('NUMBER(38,1)');
+      await loadWindow(h.destination, {
+        schema,
+        batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '12.5']]],
+      });
+      expect(
+        (await h.destination.describeTable('prices'))?.columns.find((c) => c.name === 'price')?.nativeType,
+      ).toBe('NUMBER(38,1)');
       const from = h.standin.statements.length;
       await loadWindow(h.destination, {
         schema,
@@ -126,8 +179,14 @@ describe('snowflake: bulk path (PUT + COPY INTO)', () => {
         batches: [[['b', '2024-01-02T01:00:00Z', 'b', '2', null, null, null, '0.0001']]],
       });
       const sqls = h.standin.statements.slice(from).map((s) => s.sql);
-      expect(sqls.some((s) => /^UPDATE .*"prices" SET "_exportsync_swap_[0-9a-f]+" = CAST\("price" AS NUMBER\(38,4\)\)$/.test(s))).toBe(true);
-      expect((await h.destination.describeTable('prices'))?.columns.find((c) => c.name === 'price')?.nativeType).toBe('NUMBER(38,4)');
+      expect(
+        sqls.some((s) =>
+          /^UPDATE .*"prices" SET "_exportsync_swap_[0-9a-f]+" = CAST\("price" AS NUMBER\(38,4\)\)$/.test(s),
+        ),
+      ).toBe(true);
+      expect(
+        (await h.destination.describeTable('prices'))?.columns.find((c) => c.name === 'price')?.nativeType,
+      ).toBe('NUMBER(38,4)');
       expect(pick(await h.rows('prices', ['id']), ['id', 'price'])).toEqual([
         { id: 'a', price: '12.5000' },
         { id: 'b', price: '0.0001' },

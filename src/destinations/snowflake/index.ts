@@ -7,6 +7,7 @@
  * QUERY_HISTORY. Key-pair auth (SNOWFLAKE_JWT) is preferred; password works too.
  */
 import type snowflake from 'snowflake-sdk';
+import { connectionOptions, queryTag } from './snowflake-connection.js';
 import type {
   CheckVerdict,
   ColumnSpec,
@@ -21,7 +22,7 @@ import type {
   StreamState,
   WindowRecord,
 } from '../../core/contracts.js';
-import { ConfigError, errorMessage } from '../../core/errors.js';
+import { errorMessage } from '../../core/errors.js';
 import type { SnowflakeDestinationConfig } from '../../config/snowflake.js';
 import { readCatalogTable, toExistingTable } from './snowflake-catalog.js';
 import { createWindowsTableSql, readWindows, upsertWindow } from './snowflake-ledger.js';
@@ -40,43 +41,11 @@ import {
   type Run,
 } from './snowflake-state.js';
 
+export { connectionOptions, queryTag } from './snowflake-connection.js';
+
 export interface SnowflakeDestinationOptions {
   config: SnowflakeDestinationConfig;
   log: Logger;
-}
-
-/** The QUERY_TAG of exportsync's statements: JSON, so QUERY_HISTORY can be filtered by run. */
-export function queryTag(fields: { runId?: string; stream?: string } = {}): string {
-  return JSON.stringify({ app: 'exportsync', ...(fields.runId ? { run_id: fields.runId } : {}), ...(fields.stream ? { stream: fields.stream } : {}) });
-}
-
-/** snowflake-sdk connection options from the config section (validates the auth choice). */
-export function connectionOptions(c: SnowflakeDestinationConfig): snowflake.ConnectionOptions {
-  const auths = (['private_key_path', 'private_key', 'password'] as const).filter((k) => c[k] !== undefined);
-  if (auths.length !== 1) {
-    throw new ConfigError(
-      auths.length === 0
-        ? 'destination: snowflake needs one of private_key_path, private_key (key-pair, preferred) or password'
-        : `destination: set only one of ${auths.join(', ')}`,
-    );
-  }
-  const keyPair = c.private_key_path !== undefined || c.private_key !== undefined;
-  return {
-    account: c.account,
-    username: c.user,
-    database: c.database,
-    ...(c.warehouse ? { warehouse: c.warehouse } : {}),
-    ...(c.role ? { role: c.role } : {}),
-    ...(c.access_url ? { accessUrl: c.access_url } : {}),
-    application: 'exportsync',
-    ...(keyPair
-      ? {
-          authenticator: 'SNOWFLAKE_JWT',
-          ...(c.private_key_path ? { privateKeyPath: c.private_key_path } : { privateKey: c.private_key }),
-          ...(c.private_key_passphrase ? { privateKeyPass: c.private_key_passphrase } : {}),
-        }
-      : { password: c.password }),
-  } as snowflake.ConnectionOptions;
 }
 
 export function createSnowflakeDestination(options: SnowflakeDestinationOptions): Destination {
@@ -107,7 +76,12 @@ class SnowflakeDestination implements Destination {
   }
 
   private requirePool(): SessionPool {
-    this.pool ??= new SessionPool(this.connection, this.log, [`ALTER SESSION SET TIMEZONE = 'UTC'`], this.target);
+    this.pool ??= new SessionPool(
+      this.connection,
+      this.log,
+      [`ALTER SESSION SET TIMEZONE = 'UTC'`],
+      this.target,
+    );
     return this.pool;
   }
 
@@ -141,9 +115,17 @@ class SnowflakeDestination implements Destination {
         return { user: r[0], role: r[1], warehouse: r[2] };
       });
       if (!warehouse) {
-        return { target, ok: false, message: `connected as ${String(user)} (role ${String(role)}), but no warehouse is active: set destination.warehouse` };
+        return {
+          target,
+          ok: false,
+          message: `connected as ${String(user)} (role ${String(role)}), but no warehouse is active: set destination.warehouse`,
+        };
       }
-      return { target, ok: true, message: `connected as ${String(user)} (role ${String(role)}, warehouse ${String(warehouse)})` };
+      return {
+        target,
+        ok: true,
+        message: `connected as ${String(user)} (role ${String(role)}, warehouse ${String(warehouse)})`,
+      };
     } catch (err) {
       return { target, ok: false, message: errorMessage(err) };
     }

@@ -13,7 +13,11 @@ export interface CatalogTable {
   columns: Array<{ name: string; native: NativeType }>;
 }
 
-export async function readCatalogTable(run: Run, schema: string, table: string): Promise<CatalogTable | null> {
+export async function readCatalogTable(
+  run: Run,
+  schema: string,
+  table: string,
+): Promise<CatalogTable | null> {
   const { rows } = await run(
     `SELECT column_name, data_type, numeric_scale FROM information_schema.columns ` +
       `WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position`,

@@ -30,7 +30,8 @@ function typedExpr(c: ColumnSpec, o: TypedOptions): string {
   const ref = `s.${quoteIdent(c.name)}`;
   const native = o.natives.get(c.name) ?? { logical: 'string', native: 'VARCHAR' };
   const cast = castFromText(ref, native, o.stagedTypes.get(c.name) ?? new Set([c.type]));
-  if (c.name === AUDIT_COLUMNS.loadedAt && c.type === 'timestamp') return `COALESCE(${cast}, CURRENT_TIMESTAMP)`;
+  if (c.name === AUDIT_COLUMNS.loadedAt && c.type === 'timestamp')
+    return `COALESCE(${cast}, CURRENT_TIMESTAMP)`;
   if (c.name === AUDIT_COLUMNS.runId && c.type === 'string') return `COALESCE(${cast}, CAST(? AS VARCHAR))`;
   return cast;
 }
@@ -78,7 +79,11 @@ export function insertAllSql(target: string, typed: string, columns: ColumnSpec[
 }
 
 /** Rows whose cursor lies in [?, ?). */
-export function deleteWindowSql(target: string, cursorColumn: string, cursorType: 'timestamp' | 'date'): string {
+export function deleteWindowSql(
+  target: string,
+  cursorColumn: string,
+  cursorType: 'timestamp' | 'date',
+): string {
   const c = quoteIdent(cursorColumn);
   return `DELETE FROM ${target} WHERE ${c} >= ${boundCast(cursorType)} AND ${c} < ${boundCast(cursorType)}`;
 }
@@ -103,7 +108,11 @@ export function nullKeySql(typed: string, primaryKey: string[]): string {
 }
 
 /** Count of staged rows whose cursor is NULL or outside [?, ?), and the first one's staged text. */
-export function outsideWindowSql(staging: string, cursorColumn: string, cursorType: 'timestamp' | 'date'): string {
+export function outsideWindowSql(
+  staging: string,
+  cursorColumn: string,
+  cursorType: 'timestamp' | 'date',
+): string {
   const raw = quoteIdent(cursorColumn);
   const typed = `CAST(${raw} AS ${cursorType === 'date' ? 'DATE' : 'TIMESTAMP_TZ'})`;
   const outside = `${raw} IS NULL OR ${typed} < ${boundCast(cursorType)} OR ${typed} >= ${boundCast(cursorType)}`;

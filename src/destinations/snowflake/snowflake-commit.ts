@@ -87,12 +87,32 @@ export async function commitWindow(load: Runner, c: CommitContext): Promise<Comm
 
   // 2. DDL, outside the transaction
   const lock = { leaseSeconds: c.leaseSeconds, log: c.log, tag: c.tag };
-  await ensureTable(run, c.pool, { schemaName: c.schemaName, schema, notNull: schema.primaryKey, deletedAt: snapshot, scales: c.scales }, lock);
+  await ensureTable(
+    run,
+    c.pool,
+    { schemaName: c.schemaName, schema, notNull: schema.primaryKey, deletedAt: snapshot, scales: c.scales },
+    lock,
+  );
   const history = request.history
-    ? { ...schema, table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH), primaryKey: historyKey(schema) }
+    ? {
+        ...schema,
+        table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH),
+        primaryKey: historyKey(schema),
+      }
     : undefined;
   if (history) {
-    await ensureTable(run, c.pool, { schemaName: c.schemaName, schema: history, notNull: history.primaryKey, deletedAt: false, scales: c.scales }, lock);
+    await ensureTable(
+      run,
+      c.pool,
+      {
+        schemaName: c.schemaName,
+        schema: history,
+        notNull: history.primaryKey,
+        deletedAt: false,
+        scales: c.scales,
+      },
+      lock,
+    );
   }
 
   // 3. one transaction
@@ -105,10 +125,13 @@ export async function commitWindow(load: Runner, c: CommitContext): Promise<Comm
       deleted = (await run(deleteWindowSql(target, schema.cursorColumn, c.cursorType), bounds)).updated;
     }
     if (c.staged > 0) {
-      const sql = keyed ? mergeSql(target, typed, schema, snapshot) : insertAllSql(target, typed, schema.columns);
+      const sql = keyed
+        ? mergeSql(target, typed, schema, snapshot)
+        : insertAllSql(target, typed, schema.columns);
       upserted = Math.max(0, (await run(sql)).updated);
     }
-    if (snapshot) deleted = Math.max(0, (await run(markVanishedSql(target, typed, schema.primaryKey))).updated);
+    if (snapshot)
+      deleted = Math.max(0, (await run(markVanishedSql(target, typed, schema.primaryKey))).updated);
     if (history) {
       const historyTarget = qualified(c.schemaName, history.table);
       await run(deleteWindowSql(historyTarget, schema.cursorColumn, c.cursorType), bounds);

@@ -36,7 +36,11 @@ function swapColumn(name: string): string {
 }
 
 /** The native type column `c` must have, given what the table has now. */
-function wanted(c: ColumnSpec, current: NativeType | undefined, scales: ReadonlyMap<string, number>): NativeType {
+function wanted(
+  c: ColumnSpec,
+  current: NativeType | undefined,
+  scales: ReadonlyMap<string, number>,
+): NativeType {
   if (c.type !== 'decimal') return nativeFor(c.type);
   const curScale = current?.logical === 'decimal' ? (current.scale ?? 0) : 0;
   return nativeFor('decimal', Math.max(curScale, scales.get(c.name) ?? 0));
@@ -47,7 +51,8 @@ export function plan(table: CatalogTable | null, o: EnsureOptions): string[] {
   const target = qualified(o.schemaName, o.schema.table);
   if (!table) {
     const defs = o.schema.columns.map(
-      (c) => `${quoteIdent(c.name)} ${wanted(c, undefined, o.scales).native}${o.notNull.includes(c.name) ? ' NOT NULL' : ''}`,
+      (c) =>
+        `${quoteIdent(c.name)} ${wanted(c, undefined, o.scales).native}${o.notNull.includes(c.name) ? ' NOT NULL' : ''}`,
     );
     if (o.deletedAt) defs.push(`${quoteIdent(DELETED_AT)} TIMESTAMP_TZ`);
     return [`CREATE TABLE IF NOT EXISTS ${target} (${defs.join(', ')})`];

@@ -49,7 +49,8 @@ export function errorAction(err: unknown): ErrorAction {
   if (code && RECONNECT.has(code)) return 'reconnect';
   if (code && RETRY.has(code)) return 'retry';
   const nodeCode = (err as { cause?: { code?: string } })?.cause?.code;
-  if (nodeCode && /^E(CONNRESET|CONNREFUSED|TIMEDOUT|PIPE|AI_AGAIN|HOSTUNREACH)$/.test(nodeCode)) return 'retry';
+  if (nodeCode && /^E(CONNRESET|CONNREFUSED|TIMEDOUT|PIPE|AI_AGAIN|HOSTUNREACH)$/.test(nodeCode))
+    return 'retry';
   return 'terminal';
 }
 

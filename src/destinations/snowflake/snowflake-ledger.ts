@@ -37,19 +37,23 @@ export async function upsertWindow(run: Run, schema: string, r: WindowRecord): P
     r.updatedAt,
   ];
   await run(
-    mergeRowSql(qualified(schema, WINDOWS_TABLE), ['stream_key', 'window_from', 'window_to'], [
-      ['stream_key', 'CAST(? AS VARCHAR)'],
-      ['window_from', 'CAST(? AS TIMESTAMP_TZ)'],
-      ['window_to', 'CAST(? AS TIMESTAMP_TZ)'],
-      ['backfill_id', 'CAST(? AS VARCHAR)'],
-      ['shard', 'CAST(? AS VARCHAR)'],
-      ['status', 'CAST(? AS VARCHAR)'],
-      ['rows', 'CAST(? AS NUMBER(38,0))'],
-      ['attempts', 'CAST(? AS NUMBER(38,0))'],
-      ['duration_ms', 'CAST(? AS NUMBER(38,0))'],
-      ['error', 'CAST(? AS VARCHAR)'],
-      ['updated_at', 'CAST(? AS TIMESTAMP_TZ)'],
-    ]),
+    mergeRowSql(
+      qualified(schema, WINDOWS_TABLE),
+      ['stream_key', 'window_from', 'window_to'],
+      [
+        ['stream_key', 'CAST(? AS VARCHAR)'],
+        ['window_from', 'CAST(? AS TIMESTAMP_TZ)'],
+        ['window_to', 'CAST(? AS TIMESTAMP_TZ)'],
+        ['backfill_id', 'CAST(? AS VARCHAR)'],
+        ['shard', 'CAST(? AS VARCHAR)'],
+        ['status', 'CAST(? AS VARCHAR)'],
+        ['rows', 'CAST(? AS NUMBER(38,0))'],
+        ['attempts', 'CAST(? AS NUMBER(38,0))'],
+        ['duration_ms', 'CAST(? AS NUMBER(38,0))'],
+        ['error', 'CAST(? AS VARCHAR)'],
+        ['updated_at', 'CAST(? AS TIMESTAMP_TZ)'],
+      ],
+    ),
     binds,
   );
 }

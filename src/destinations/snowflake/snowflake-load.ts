@@ -9,17 +9,25 @@
  * outside this transaction, a crash would advance the mark past rows that never landed.
  */
 import { randomBytes } from 'node:crypto';
-import type { ColumnSpec, CommitRequest, CommitResult, Load, LoadRequest, Logger, LogicalType, Row, TableSchema } from '../../core/contracts.js';
-import { DataError, DestinationError } from '../../core/errors.js';
+import type {
+  ColumnSpec,
+  CommitRequest,
+  CommitResult,
+  Load,
+  LoadRequest,
+  Logger,
+  LogicalType,
+  Row,
+  TableSchema,
+} from '../../core/contracts.js';
+import { DestinationError } from '../../core/errors.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
-import { readCatalogTable } from './snowflake-catalog.js';
+import { assertCursorsInWindow, decimalScales } from './snowflake-checks.js';
 import { commitWindow } from './snowflake-commit.js';
 import { classifySnowflakeError } from './snowflake-errors.js';
 import type { Bind, SessionPool, SnowflakeSession } from './snowflake-session.js';
-import { qualified, quoteIdent, windowBounds } from './snowflake-sql.js';
+import { qualified, quoteIdent } from './snowflake-sql.js';
 import { SEQ, StagingWriter } from './snowflake-stage.js';
-import { decimalNeedsSql, outsideWindowSql } from './snowflake-commit-sql.js';
-import { MAX_PRECISION } from './snowflake-types.js';
 
 export interface LoadContext {
   pool: SessionPool;
@@ -43,7 +51,11 @@ export class SnowflakeLoad implements Load {
     private readonly request: LoadRequest,
     private readonly ctx: LoadContext,
   ) {
-    this.writer = new StagingWriter((sql, binds) => this.run(sql, binds, 'staging rows'), ctx.schemaName, this.staging);
+    this.writer = new StagingWriter(
+      (sql, binds) => this.run(sql, binds, 'staging rows'),
+      ctx.schemaName,
+      this.staging,
+    );
   }
 
   /** Takes a session and creates the staging table; an idle session found dead is replaced once. */
@@ -84,7 +96,9 @@ export class SnowflakeLoad implements Load {
     const { schema } = request;
     validateSchema(schema, request.mode);
     if (request.history && request.mode !== 'snapshot') {
-      throw new DestinationError(`${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`);
+      throw new DestinationError(
+        `${this.request.streamKey}: history is only kept for snapshot streams, not ${request.mode}`,
+      );
     }
     try {
       await this.followSchema(schema);
@@ -92,9 +106,17 @@ export class SnowflakeLoad implements Load {
       const staged = this.writer.seq;
       const cursor = schema.columns.find((c) => c.name === schema.cursorColumn);
       const cursorType = cursor?.type === 'date' ? 'date' : 'timestamp';
-      if (staged > 0 && (request.mode === 'replace_window' || request.history))
-        await this.assertCursorsInWindow(schema, cursorType, request, request.history ? 'the snapshot history' : 'replace_window');
-      const scales = await this.decimalScales(schema);
+      const ref = {
+        run: (sql: string, binds?: Bind[] | Bind[][]) => this.run(sql, binds),
+        staging: this.stagingRef(),
+        schemaName: this.ctx.schemaName,
+        streamKey: this.request.streamKey,
+      };
+      if (staged > 0 && (request.mode === 'replace_window' || request.history)) {
+        const why = request.history ? 'the snapshot history' : 'replace_window';
+        await assertCursorsInWindow(ref, schema, cursorType, request.window, why);
+      }
+      const scales = await decimalScales(ref, schema, staged);
       const result = await commitWindow(this, {
         ...this.ctx,
         streamKey: this.request.streamKey,
@@ -118,42 +140,6 @@ export class SnowflakeLoad implements Load {
     await this.finish();
   }
 
-  private async assertCursorsInWindow(schema: TableSchema, cursorType: 'timestamp' | 'date', request: CommitRequest, why: string) {
-    const [from, to] = windowBounds(request.window, cursorType);
-    const { rows } = await this.run(outsideWindowSql(this.stagingRef(), schema.cursorColumn, cursorType), [from, to, from, to]);
-    const n = Number(rows[0]?.[0] ?? 0);
-    if (n === 0) return;
-    throw new DataError(
-      `${this.request.streamKey}: ${n} staged row(s) have ${schema.cursorColumn} outside the window ` +
-        `[${from}, ${to}) (first: ${String(rows[0]?.[1] ?? 'NULL')}); ${why} only replaces rows ` +
-        `inside the window, so a re-run would double them (nothing committed)`,
-      { stream: this.request.streamKey, field: schema.cursorColumn },
-    );
-  }
-
-  /** Scale each decimal column needs: max(table's scale, staged fraction digits); ≤ 38 digits. */
-  private async decimalScales(schema: TableSchema): Promise<Map<string, number>> {
-    const decimals = schema.columns.filter((c) => c.type === 'decimal').map((c) => c.name);
-    const scales = new Map<string, number>();
-    if (decimals.length === 0) return scales;
-    const table = await readCatalogTable((sql, b) => this.run(sql, b), this.ctx.schemaName, schema.table);
-    const { rows } = this.writer.seq > 0 ? await this.run(decimalNeedsSql(this.stagingRef(), decimals)) : { rows: [[]] };
-    decimals.forEach((name, i) => {
-      const intDigits = Number(rows[0]?.[2 * i] ?? 0);
-      const current = table?.columns.find((c) => c.name === name)?.native;
-      const scale = Math.max(Number(rows[0]?.[2 * i + 1] ?? 0), current?.logical === 'decimal' ? (current.scale ?? 0) : 0);
-      if (intDigits + scale > MAX_PRECISION) {
-        throw new DataError(
-          `${this.request.streamKey}: ${schema.table}.${name} needs ${intDigits} integer and ${scale} fraction digits, ` +
-            `more than NUMBER(38,s) holds; nothing committed (rounding would change values)`,
-          { stream: this.request.streamKey, field: name },
-        );
-      }
-      scales.set(name, scale);
-    });
-    return scales;
-  }
-
   /** Remembers the types rows are staged under; the staging table is all VARCHAR. */
   private follow(schema: TableSchema): void {
     for (const c of schema.columns) {
@@ -169,20 +155,31 @@ export class SnowflakeLoad implements Load {
   private async followSchema(schema: TableSchema): Promise<void> {
     for (const [i, old] of this.stagedColumns.entries()) {
       const c = schema.columns[i];
-      if (!c) throw new DestinationError(`${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`);
+      if (!c)
+        throw new DestinationError(
+          `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
+        );
       if (c.name !== old.name)
-        throw new DestinationError(`${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`);
+        throw new DestinationError(
+          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
+        );
     }
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length > 0) {
       await this.writer.flush();
-      for (const c of added) await this.run(`ALTER TABLE ${this.stagingRef()} ADD COLUMN ${quoteIdent(c.name)} VARCHAR`, [], 'altering staging');
+      for (const c of added)
+        await this.run(
+          `ALTER TABLE ${this.stagingRef()} ADD COLUMN ${quoteIdent(c.name)} VARCHAR`,
+          [],
+          'altering staging',
+        );
     }
     this.follow(schema);
   }
 
   private assertUsable(): void {
-    if (this.done) throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
+    if (this.done)
+      throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
   }
 
   /** Drops the staging tables and returns the session exactly once (a lost one is discarded). */
@@ -192,7 +189,11 @@ export class SnowflakeLoad implements Load {
     this.writer.cleanup();
     if (!this.session.broken) {
       for (const t of [this.staging, `${this.staging}_typed`]) {
-        await this.run(`DROP TABLE IF EXISTS ${qualified(this.ctx.schemaName, t)}`, [], 'dropping staging').catch(() => {
+        await this.run(
+          `DROP TABLE IF EXISTS ${qualified(this.ctx.schemaName, t)}`,
+          [],
+          'dropping staging',
+        ).catch(() => {
           this.session.broken = true; // temporary tables we could not drop: never reuse the session
         });
       }

@@ -55,7 +55,8 @@ export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
     `WHEN NOT MATCHED THEN INSERT ("lock_key", "owner", "acquired_at", "expires_at") ` +
     `VALUES (s."lock_key", s."owner", CURRENT_TIMESTAMP, ${lease})`;
   const holderSql = `SELECT "owner", ${isoMillis('"acquired_at"')}, ${isoMillis('"expires_at"')} FROM ${table} WHERE "lock_key" = ?`;
-  const run = (sql: string, binds: string[]) => opts.pool.with((s) => s.run(sql, binds, opts.tag, `locking ${opts.what}`));
+  const run = (sql: string, binds: string[]) =>
+    opts.pool.with((s) => s.run(sql, binds, opts.tag, `locking ${opts.what}`));
   const deadline = Date.now() + Math.max(0, opts.waitMs);
   let holder: unknown[] | undefined;
   for (;;) {
@@ -64,7 +65,9 @@ export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
     if (holder?.[0] === owner) break;
     const left = deadline - Date.now();
     if (left <= 0) {
-      const who = holder ? ` (held by ${String(holder[0])} since ${String(holder[1])}, lease until ${String(holder[2])})` : '';
+      const who = holder
+        ? ` (held by ${String(holder[0])} since ${String(holder[1])}, lease until ${String(holder[2])})`
+        : '';
       const waited = opts.waitMs > 0 ? ` after waiting ${opts.waitMs} ms` : '';
       throw new LockedError(`${opts.what} is being synced by another run${who}; gave up${waited}`);
     }
@@ -76,7 +79,8 @@ export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
     () => {
       run(renew, [opts.key, owner]).then(
         (r) => {
-          if (r.updated === 0) opts.log.error({ lock: opts.key }, 'lock lost: its lease expired and another run took it');
+          if (r.updated === 0)
+            opts.log.error({ lock: opts.key }, 'lock lost: its lease expired and another run took it');
         },
         (err: Error) => opts.log.warn({ lock: opts.key, err: err.message }, 'lock renewal failed'),
       );
@@ -93,7 +97,10 @@ export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
       try {
         await run(`DELETE FROM ${table} WHERE "lock_key" = ? AND "owner" = ?`, [opts.key, owner]);
       } catch (err) {
-        opts.log.warn({ lock: opts.key, err: (err as Error).message }, 'unlock failed; the lease will expire');
+        opts.log.warn(
+          { lock: opts.key, err: (err as Error).message },
+          'unlock failed; the lease will expire',
+        );
       }
     },
   };

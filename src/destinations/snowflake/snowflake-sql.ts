@@ -31,14 +31,6 @@ export function columnList(columns: Array<{ name: string }>, prefix = ''): strin
   return columns.map((c) => prefix + quoteIdent(c.name)).join(', ');
 }
 
-/**
- * A string literal, for the few places Snowflake takes no bind (ALTER SESSION values). Only our
- * own text goes through it (run ids, stream keys); quotes and backslashes are escaped.
- */
-export function stringLiteral(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
-}
-
 /** The table's stage (`@"schema".%"table"`): files there are dropped with the table. */
 export function tableStage(schema: string, table: string): string {
   return `@${quoteIdent(schema)}.%${quoteIdent(table)}`;

@@ -100,7 +100,9 @@ export class StagingWriter {
     this.buffer = [];
     const res = await this.run(`INSERT INTO ${this.target()} VALUES (${marks})`, rows);
     if (res.updated !== rows.length) {
-      throw new DestinationError(`staging insert wrote ${res.updated} of ${rows.length} rows`, { retryable: true });
+      throw new DestinationError(`staging insert wrote ${res.updated} of ${rows.length} rows`, {
+        retryable: true,
+      });
     }
   }
 
@@ -132,11 +134,15 @@ export class StagingWriter {
     await this.run(
       `PUT 'file://${file.path}' ${stage} AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE PARALLEL = 4`,
     );
-    const res = await this.run(`COPY INTO ${this.target()} FROM ${stage} ${CSV_FORMAT} PURGE = TRUE ON_ERROR = ABORT_STATEMENT`);
+    const res = await this.run(
+      `COPY INTO ${this.target()} FROM ${stage} ${CSV_FORMAT} PURGE = TRUE ON_ERROR = ABORT_STATEMENT`,
+    );
     rmSync(file.path, { force: true });
     const loaded = res.rows.reduce((n, r) => n + Number(r[3] ?? 0), 0);
     if (loaded !== file.rows) {
-      throw new DestinationError(`COPY INTO staging loaded ${loaded} of ${file.rows} rows`, { retryable: true });
+      throw new DestinationError(`COPY INTO staging loaded ${loaded} of ${file.rows} rows`, {
+        retryable: true,
+      });
     }
   }
 }

@@ -43,29 +43,47 @@ export function bootstrapSql(schema: string): string[] {
 }
 
 export async function readState(run: Run, schema: string, streamKey: string): Promise<StreamState | null> {
-  const { rows } = await run(`SELECT "state" FROM ${qualified(schema, STATE_TABLE)} WHERE "stream_key" = ?`, [streamKey]);
+  const { rows } = await run(`SELECT "state" FROM ${qualified(schema, STATE_TABLE)} WHERE "stream_key" = ?`, [
+    streamKey,
+  ]);
   const text = rows[0]?.[0];
   return typeof text === 'string' ? (JSON.parse(text) as StreamState) : null;
 }
 
-export async function readStates(run: Run, schema: string): Promise<Array<{ streamKey: string; state: StreamState }>> {
-  const { rows } = await run(`SELECT "stream_key", "state" FROM ${qualified(schema, STATE_TABLE)} ORDER BY "stream_key"`);
+export async function readStates(
+  run: Run,
+  schema: string,
+): Promise<Array<{ streamKey: string; state: StreamState }>> {
+  const { rows } = await run(
+    `SELECT "stream_key", "state" FROM ${qualified(schema, STATE_TABLE)} ORDER BY "stream_key"`,
+  );
   return rows.map((r) => ({ streamKey: String(r[0]), state: JSON.parse(String(r[1])) as StreamState }));
 }
 
 export async function deleteState(run: Run, schema: string, streamKey: string): Promise<boolean> {
-  const { updated } = await run(`DELETE FROM ${qualified(schema, STATE_TABLE)} WHERE "stream_key" = ?`, [streamKey]);
+  const { updated } = await run(`DELETE FROM ${qualified(schema, STATE_TABLE)} WHERE "stream_key" = ?`, [
+    streamKey,
+  ]);
   return updated > 0;
 }
 
 /** Only inside the commit transaction of the window's rows. */
-export async function upsertState(run: Run, schema: string, streamKey: string, state: StreamState): Promise<void> {
+export async function upsertState(
+  run: Run,
+  schema: string,
+  streamKey: string,
+  state: StreamState,
+): Promise<void> {
   await run(
-    mergeRowSql(qualified(schema, STATE_TABLE), ['stream_key'], [
-      ['stream_key', 'CAST(? AS VARCHAR)'],
-      ['state', 'CAST(? AS VARCHAR)'],
-      ['updated_at', 'CURRENT_TIMESTAMP'],
-    ]),
+    mergeRowSql(
+      qualified(schema, STATE_TABLE),
+      ['stream_key'],
+      [
+        ['stream_key', 'CAST(? AS VARCHAR)'],
+        ['state', 'CAST(? AS VARCHAR)'],
+        ['updated_at', 'CURRENT_TIMESTAMP'],
+      ],
+    ),
     [streamKey, JSON.stringify(state)],
   );
 }
@@ -84,7 +102,12 @@ export async function readColumnMap(run: Run, schema: string, table: string): Pr
 }
 
 /** Only inside the commit transaction that brought the table to `columns`. */
-export async function upsertColumnMap(run: Run, schema: string, table: string, columns: ColumnSpec[]): Promise<void> {
+export async function upsertColumnMap(
+  run: Run,
+  schema: string,
+  table: string,
+  columns: ColumnSpec[],
+): Promise<void> {
   if (columns.length === 0) return;
   const names = ['table_name', 'column_name', 'source_name', 'logical_type', 'origin', 'ordinal'];
   const tuples = columns.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
@@ -93,7 +116,10 @@ export async function upsertColumnMap(run: Run, schema: string, table: string, c
   await run(
     `MERGE INTO ${qualified(schema, COLUMNS_TABLE)} t USING (SELECT * FROM (VALUES ${tuples}) AS v (${q.join(', ')})) s ` +
       `ON t."table_name" = s."table_name" AND t."column_name" = s."column_name" ` +
-      `WHEN MATCHED THEN UPDATE SET ${q.slice(2).map((n) => `${n} = s.${n}`).join(', ')} ` +
+      `WHEN MATCHED THEN UPDATE SET ${q
+        .slice(2)
+        .map((n) => `${n} = s.${n}`)
+        .join(', ')} ` +
       `WHEN NOT MATCHED THEN INSERT (${q.join(', ')}) VALUES (${q.map((n) => `s.${n}`).join(', ')})`,
     binds,
   );
@@ -101,17 +127,21 @@ export async function upsertColumnMap(run: Run, schema: string, table: string, c
 
 export async function upsertRun(run: Run, schema: string, r: RunRecord): Promise<void> {
   await run(
-    mergeRowSql(qualified(schema, RUNS_TABLE), ['run_id'], [
-      ['run_id', 'CAST(? AS VARCHAR)'],
-      ['command', 'CAST(? AS VARCHAR)'],
-      ['started_at', 'CAST(? AS TIMESTAMP_TZ)'],
-      ['finished_at', 'CAST(? AS TIMESTAMP_TZ)'],
-      ['status', 'CAST(? AS VARCHAR)'],
-      ['streams', 'CAST(? AS VARCHAR)'],
-      ['rows', 'CAST(? AS NUMBER(38,0))'],
-      ['error', 'CAST(? AS VARCHAR)'],
-      ['stats', 'CAST(? AS VARCHAR)'],
-    ]),
+    mergeRowSql(
+      qualified(schema, RUNS_TABLE),
+      ['run_id'],
+      [
+        ['run_id', 'CAST(? AS VARCHAR)'],
+        ['command', 'CAST(? AS VARCHAR)'],
+        ['started_at', 'CAST(? AS TIMESTAMP_TZ)'],
+        ['finished_at', 'CAST(? AS TIMESTAMP_TZ)'],
+        ['status', 'CAST(? AS VARCHAR)'],
+        ['streams', 'CAST(? AS VARCHAR)'],
+        ['rows', 'CAST(? AS NUMBER(38,0))'],
+        ['error', 'CAST(? AS VARCHAR)'],
+        ['stats', 'CAST(? AS VARCHAR)'],
+      ],
+    ),
     [
       r.runId,
       r.command,

@@ -49,7 +49,9 @@ export function parseNative(dataType: string, scale: number | null): NativeType 
     case 'NUMBER':
     case 'DECIMAL':
     case 'NUMERIC':
-      return scale ? { logical: 'decimal', native: decimalType(scale), scale } : { logical: 'integer', native: NATIVE.integer };
+      return scale
+        ? { logical: 'decimal', native: decimalType(scale), scale }
+        : { logical: 'integer', native: NATIVE.integer };
     case 'FLOAT':
     case 'DOUBLE':
     case 'REAL':
@@ -99,7 +101,8 @@ export function castFromText(ref: string, target: NativeType, stagedTypes: Reado
       return `PARSE_JSON(${ref})`;
     default: {
       const cast = `CAST(${ref} AS ${target.native})`;
-      const numeric = target.logical === 'integer' || target.logical === 'decimal' || target.logical === 'float';
+      const numeric =
+        target.logical === 'integer' || target.logical === 'decimal' || target.logical === 'float';
       if (numeric && stagedTypes.has('boolean')) {
         return `CASE ${ref} WHEN 'true' THEN 1 WHEN 'false' THEN 0 ELSE ${cast} END`;
       }
@@ -116,7 +119,8 @@ export function castFromText(ref: string, target: NativeType, stagedTypes: Reado
 export function widenExpression(ref: string, from: NativeType, to: NativeType): string | null {
   if (from.logical === 'unknown' || to.logical === 'unknown') return null;
   if (!isWidening(from.logical, to.logical)) return null;
-  if (from.logical === 'decimal' && to.logical === 'decimal' && (to.scale ?? 0) < (from.scale ?? 0)) return null;
+  if (from.logical === 'decimal' && to.logical === 'decimal' && (to.scale ?? 0) < (from.scale ?? 0))
+    return null;
   if (to.logical === 'string') {
     switch (from.logical) {
       case 'timestamp':
@@ -137,10 +141,4 @@ export function widenExpression(ref: string, from: NativeType, to: NativeType): 
   }
   if (from.logical === 'boolean') return `CASE WHEN ${ref} THEN 1 WHEN NOT ${ref} THEN 0 END`;
   return `CAST(${ref} AS ${to.native})`;
-}
-
-/** Integer and fraction digits of numeric text ('-0012.50' → 2 and 2). */
-export function digitsOf(text: string): { intDigits: number; scale: number } {
-  const [int = '', frac = ''] = text.replace(/^[-+]/, '').split('.');
-  return { intDigits: int.replace(/^0+/, '').length, scale: frac.length };
 }

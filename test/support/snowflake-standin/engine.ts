@@ -91,7 +91,8 @@ export class StandinEngine {
     this.sessions.delete(session.token);
     await session.queue.catch(() => undefined);
     await session.conn.run('ROLLBACK').catch(() => undefined);
-    for (const t of session.temporary) await session.conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+    for (const t of session.temporary)
+      await session.conn.run(`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
     session.conn.closeSync();
   }
 
@@ -160,7 +161,12 @@ export class StandinEngine {
   }
 
   private dml(type: number, count: string): unknown {
-    const name = type === 0x3300 ? 'number of rows deleted' : type === 0x3200 ? 'number of rows updated' : 'number of rows inserted';
+    const name =
+      type === 0x3300
+        ? 'number of rows deleted'
+        : type === 0x3200
+          ? 'number of rows updated'
+          : 'number of rows inserted';
     return success({
       statementTypeId: type,
       rowtype: rowtype([{ name, duckType: 'BIGINT' }]),
@@ -171,7 +177,12 @@ export class StandinEngine {
   }
 
   /** INSERT … VALUES (?, …) with array binds: one multi-row VALUES per 500 rows. */
-  private async arrayInsert(session: Session, sql: string, text: string, rows: unknown[][]): Promise<unknown> {
+  private async arrayInsert(
+    session: Session,
+    sql: string,
+    text: string,
+    rows: unknown[][],
+  ): Promise<unknown> {
     const m = /^(.*\bVALUES\s*)(\([^()]*\))\s*$/is.exec(text);
     if (!m) throw new Error(`stand-in: array binds only for INSERT … VALUES (…): ${sql}`);
     let total = 0;
@@ -195,8 +206,30 @@ export class StandinEngine {
       done.push(file);
     }
     if (copy.purge) purge(dir, done);
-    const names = ['file', 'status', 'rows_parsed', 'rows_loaded', 'error_limit', 'errors_seen', 'first_error', 'first_error_line', 'first_error_character', 'first_error_column_name'];
-    const types = ['VARCHAR', 'VARCHAR', 'BIGINT', 'BIGINT', 'BIGINT', 'BIGINT', 'VARCHAR', 'BIGINT', 'BIGINT', 'VARCHAR'];
+    const names = [
+      'file',
+      'status',
+      'rows_parsed',
+      'rows_loaded',
+      'error_limit',
+      'errors_seen',
+      'first_error',
+      'first_error_line',
+      'first_error_character',
+      'first_error_column_name',
+    ];
+    const types = [
+      'VARCHAR',
+      'VARCHAR',
+      'BIGINT',
+      'BIGINT',
+      'BIGINT',
+      'BIGINT',
+      'VARCHAR',
+      'BIGINT',
+      'BIGINT',
+      'VARCHAR',
+    ];
     return success({
       statementTypeId: 0x1000,
       rowtype: rowtype(names.map((name, i) => ({ name, duckType: types[i]! }))),

@@ -27,7 +27,11 @@ export async function stopSharedStandin(): Promise<void> {
   await (await s)?.stop();
 }
 
-export function destinationOn(sf: SnowflakeStandin, schema: string, extra: Record<string, unknown> = {}): Destination {
+export function destinationOn(
+  sf: SnowflakeStandin,
+  schema: string,
+  extra: Record<string, unknown> = {},
+): Destination {
   const config = snowflakeDestinationSchema.parse({ ...sf.config({ schema }), ...extra });
   return createSnowflakeDestination({ config, log: silentLogger });
 }
@@ -46,7 +50,8 @@ export async function tableRows(
   const exprs = cols.map(({ column_name: n, data_type: t }) => {
     if (t === 'TIMESTAMP WITH TIME ZONE')
       return `strftime(timezone('UTC', src.${q(n)}), '%Y-%m-%dT%H:%M:%S.%fZ') AS ${q(n)}`;
-    if (t === 'BOOLEAN') return `CASE WHEN src.${q(n)} THEN 'true' WHEN NOT src.${q(n)} THEN 'false' END AS ${q(n)}`;
+    if (t === 'BOOLEAN')
+      return `CASE WHEN src.${q(n)} THEN 'true' WHEN NOT src.${q(n)} THEN 'false' END AS ${q(n)}`;
     return `CAST(src.${q(n)} AS VARCHAR) AS ${q(n)}`;
   });
   return (await sf.query(
@@ -54,7 +59,9 @@ export async function tableRows(
   )) as Array<Record<string, string | null>>;
 }
 
-export async function makeSnowflakeHarness(): Promise<DestinationHarness & { schema: string; standin: SnowflakeStandin }> {
+export async function makeSnowflakeHarness(): Promise<
+  DestinationHarness & { schema: string; standin: SnowflakeStandin }
+> {
   const sf = await sharedStandin();
   const schema = `c_${process.pid}_${++schemas}`;
   const made: Destination[] = [];

@@ -78,7 +78,9 @@ export async function startSnowflakeStandin(auth: AuthOptions = {}): Promise<Sno
     config,
     yaml(options = {}) {
       const c = config(options);
-      return ['destination:', ...Object.entries(c).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`), ''].join('\n');
+      return ['destination:', ...Object.entries(c).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`), ''].join(
+        '\n',
+      );
     },
     destinationYaml: (options = {}) => JSON.stringify(config(options)),
     statements: engine.statements,
@@ -87,7 +89,13 @@ export async function startSnowflakeStandin(auth: AuthOptions = {}): Promise<Sno
       return reader.getRowObjectsJson() as Array<Record<string, unknown>>;
     },
     failNext(match, error, times = 1) {
-      engine.faults.push({ match, times, code: error.code, message: error.message, sqlState: error.sqlState ?? '' });
+      engine.faults.push({
+        match,
+        times,
+        code: error.code,
+        message: error.message,
+        sqlState: error.sqlState ?? '',
+      });
     },
     expireSessions(options = {}) {
       for (const s of engine.sessions.values()) {

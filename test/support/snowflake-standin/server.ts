@@ -109,18 +109,43 @@ export function handler(state: ServerState) {
       if (url.pathname === '/session/token-request') {
         const session = sessionByMaster(state, tokenOf(req));
         if (!session || state.masterExpired.has(session.masterToken)) {
-          return send(res, 200, failure({ code: '390114', sqlState: '08001', message: 'Authentication token has expired.  The user must authenticate again.' }));
+          return send(
+            res,
+            200,
+            failure({
+              code: '390114',
+              sqlState: '08001',
+              message: 'Authentication token has expired.  The user must authenticate again.',
+            }),
+          );
         }
         state.engine.sessions.delete(session.token);
         session.token = `${session.masterToken}-${Date.now()}-${Math.random()}`;
         session.expired = false;
         state.engine.sessions.set(session.token, session);
-        return send(res, 200, { success: true, data: { sessionToken: session.token, validityInSecondsST: 3600, masterToken: session.masterToken, validityInSecondsMT: 14400 } });
+        return send(res, 200, {
+          success: true,
+          data: {
+            sessionToken: session.token,
+            validityInSecondsST: 3600,
+            masterToken: session.masterToken,
+            validityInSecondsMT: 14400,
+          },
+        });
       }
       const session = state.engine.sessions.get(tokenOf(req) ?? '');
-      if (!session) return send(res, 401, { success: false, code: '390104', message: 'Invalid session token' });
+      if (!session)
+        return send(res, 401, { success: false, code: '390104', message: 'Invalid session token' });
       if (session.expired) {
-        return send(res, 200, failure({ code: '390112', sqlState: '08001', message: 'Your session has expired. Please login again.' }));
+        return send(
+          res,
+          200,
+          failure({
+            code: '390112',
+            sqlState: '08001',
+            message: 'Your session has expired. Please login again.',
+          }),
+        );
       }
       if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
         await state.engine.closeSession(session);
@@ -128,7 +153,8 @@ export function handler(state: ServerState) {
       }
       if (url.pathname === '/session/heartbeat' || url.pathname === '/queries/v1/abort-request')
         return send(res, 200, success({}));
-      if (url.pathname === '/queries/v1/query-request') return send(res, 200, await state.engine.execute(session, body));
+      if (url.pathname === '/queries/v1/query-request')
+        return send(res, 200, await state.engine.execute(session, body));
       send(res, 404, { success: false, code: '000404', message: `stand-in: no route ${url.pathname}` });
     } catch (err) {
       send(res, 500, { success: false, code: '000500', message: (err as Error).message });

@@ -96,9 +96,10 @@ export function translate(sql: string, names: SessionNames): string {
 
 /** Name of the table a `CREATE TEMPORARY TABLE` creates, as written (for dropping at logout). */
 export function temporaryTableName(sql: string): string | null {
-  const m = /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:"(?:[^"]|"")+"\.)?"(?:[^"]|"")+")/i.exec(
-    sql,
-  );
+  const m =
+    /^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMPORARY\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?((?:"(?:[^"]|"")+"\.)?"(?:[^"]|"")+")/i.exec(
+      sql,
+    );
   return m?.[1] ?? null;
 }
 

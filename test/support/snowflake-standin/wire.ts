@@ -60,7 +60,9 @@ export function rowtype(columns: ColumnInfo[]): unknown[] {
 
 /** '2024-01-01 10:00:00.000001+00' → '1704103200.000001000 1440'. */
 function timestampCell(text: string, withZone: boolean): string {
-  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:([+-]\d{2})(?::?(\d{2}))?)?$/.exec(text);
+  const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:([+-]\d{2})(?::?(\d{2}))?)?$/.exec(
+    text,
+  );
   if (!m) throw new Error(`stand-in: cannot encode timestamp ${text}`);
   const sign = m[4]?.startsWith('-') ? -1 : 1;
   const offsetMin = m[4] ? sign * (Math.abs(Number(m[4])) * 60 + Number(m[5] ?? 0)) : 0;
@@ -85,7 +87,13 @@ export function success(data: Record<string, unknown>): unknown {
     success: true,
     code: null,
     message: null,
-    data: { queryId: randomUUID(), parameters: SESSION_PARAMETERS, version: 1, queryResultFormat: 'json', ...data },
+    data: {
+      queryId: randomUUID(),
+      parameters: SESSION_PARAMETERS,
+      version: 1,
+      queryResultFormat: 'json',
+      ...data,
+    },
   };
 }
 
@@ -116,10 +124,18 @@ export function mapDuckError(err: unknown): SnowflakeFailure {
     };
   }
   if (/NOT NULL constraint/i.test(message))
-    return { code: '100072', sqlState: '22000', message: `NULL result in a non-nullable column (${message})` };
+    return {
+      code: '100072',
+      sqlState: '22000',
+      message: `NULL result in a non-nullable column (${message})`,
+    };
   if (/^Conversion Error|Could not convert|Malformed JSON/i.test(message))
     return { code: '100038', sqlState: '22018', message: `Numeric value is not recognized (${message})` };
   if (/conflict/i.test(message))
-    return { code: '000625', sqlState: '57014', message: `Statement aborted by a conflicting transaction (${message})` };
+    return {
+      code: '000625',
+      sqlState: '57014',
+      message: `Statement aborted by a conflicting transaction (${message})`,
+    };
   return { code: '100035', sqlState: '22000', message };
 }
