@@ -7,10 +7,11 @@
  */
 import { faults, startScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
-import { removeConfigs, startCli, writeYaml } from '../e2e/child.js';
+import { startCli } from '../e2e/child.js';
 import { configYaml, tableExists, tableIds, truthIds } from '../e2e/harness.js';
 import { count, expectThat, newReport, timed, type SuiteReport } from './common.js';
 import type { ChaosDestination } from './destinations.js';
+import { configFiles } from './spawn.js';
 
 export interface ConcurrencyOptions {
   destination: ChaosDestination;
@@ -18,6 +19,8 @@ export interface ConcurrencyOptions {
   seed: string;
   /** Processes started at once, per scenario (default 2 and 3). */
   sizes?: number[];
+  /** `sync.lock_wait_ms` of each scenario (default 0 and 60 s). */
+  lockWaits?: number[];
 }
 
 /** What a run that lost the race must say (Postgres advisory lock, DuckDB file lock). */
@@ -26,6 +29,7 @@ const LOCKED_MESSAGE = /being synced by another run|open in another process/;
 export async function concurrencySuite(o: ConcurrencyOptions): Promise<SuiteReport> {
   const report = newReport('concurrency', o.destination.name);
   const backend = o.destination.backend();
+  const configs = configFiles();
   const days = 3;
   const sim = await startScarfSimulator({
     seed: `conc-${o.seed}`,
@@ -42,9 +46,9 @@ export async function concurrencySuite(o: ConcurrencyOptions): Promise<SuiteRepo
       sim.setFaults({ faultRate: 1, faultKinds: [faults.slow(400)] });
       for (let round = 0; round < o.rounds; round++) {
         for (const size of o.sizes ?? [2, 3]) {
-          for (const lockWaitMs of [0, 60_000]) {
+          for (const lockWaitMs of o.lockWaits ?? [0, 60_000]) {
             const t = backend.target();
-            const config = writeYaml(
+            const config = configs.write(
               configYaml(t, sim.url, { backfill_days: days, lock_wait_ms: lockWaitMs }),
             );
             const children = Array.from({ length: size }, () => startCli(['run', '--config', config]));
@@ -92,7 +96,7 @@ export async function concurrencySuite(o: ConcurrencyOptions): Promise<SuiteRepo
       sim.setFaults({ faultRate: 0 });
       await sim.close();
       await backend.cleanup();
-      removeConfigs();
+      configs.cleanup();
     }
   });
 }

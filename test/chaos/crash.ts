@@ -16,7 +16,7 @@ import pg from 'pg';
 import { faults, startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
-import { removeConfigs, runCli, startCli, writeYaml, type Child } from '../e2e/child.js';
+import { runCli, startCli, type Child } from '../e2e/child.js';
 import {
   type Target,
   configYaml,
@@ -41,6 +41,7 @@ import {
   type SuiteReport,
 } from './common.js';
 import type { ChaosDestination } from './destinations.js';
+import { configFiles } from './spawn.js';
 
 export type KillPhase = 'startup' | 'fetch' | 'staging' | 'commit' | 'merge' | 'state' | 'after-commit';
 
@@ -67,6 +68,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
     retry: { attempts: 3, min_delay_ms: 1, max_delay_ms: 50 },
   };
   const backend = o.destination.backend();
+  const configs = configFiles();
   const sim = await startScarfSimulator({
     seed: `crash-${o.seed}`,
     eventsPerDay,
@@ -92,7 +94,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
       let misses = 0;
       while ((report.figures['kill points survived'] ?? 0) < o.kills) {
         const t = backend.target();
-        const config = writeYaml(configYaml(t, sim.url, sync));
+        const config = configs.write(configYaml(t, sim.url, sync));
         const killed: string[] = [];
         let completed = 0;
         for (
@@ -185,7 +187,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
       await watcher?.end().catch(() => undefined);
       await sim.close();
       await backend.cleanup();
-      removeConfigs();
+      configs.cleanup();
     }
   });
 }

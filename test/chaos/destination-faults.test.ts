@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { DESTINATIONS } from './destinations.js';
 import { destinationFaultSuite } from './destination-faults.js';
 
-describe.each(DESTINATIONS.map((d) => [d.name, d] as const))('%s', (_name, destination) => {
+describe.concurrent.each(DESTINATIONS.map((d) => [d.name, d] as const))('%s', (_name, destination) => {
   test(
     'a-destination-fault-mid-window-leaves-nothing-partial-and-the-next-run-completes',
     { timeout: 120_000 },

@@ -176,13 +176,12 @@ async function pgTerminate(c: Ctx, at: 'copy' | 'merge'): Promise<void> {
   const from = c.sim.requests.length;
   // the second window's body stalls after 25 rows (copy); or the second window's merge is blocked
   if (at === 'copy') c.sim.queueFaults([null, faults.stall(25, 3000)]);
-  let status = '';
+  let status: string | undefined;
   try {
     const run = runOnce(makeConfig(t, c.sim.url, SYNC), { now: () => NOW });
     let pid: number | undefined;
     if (at === 'copy') {
       await until(() => (c.sim.requests[from + 1]?.rows ?? 0) >= 25, 30_000, 'the stalled body');
-      await until(() => true);
       for (let i = 0; i < 400 && !pid; i++) {
         pid = await activity(watcher, tag, 'COPY %', false);
         if (!pid) await sleep(5);

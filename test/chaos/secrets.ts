@@ -12,8 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { startScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { startOfUtcDay } from '../../src/core/time.js';
 import { TEST_DATABASE_URL } from '../support/postgres.js';
-import { removeConfigs, writeYaml } from '../e2e/child.js';
-import { runExportsync } from './spawn.js';
+import { configFiles, runExportsync } from './spawn.js';
 import { tableExists, type Target } from '../e2e/harness.js';
 import { count, expectThat, newReport, timed, type SuiteReport } from './common.js';
 import type { ChaosDestination } from './destinations.js';
@@ -62,6 +61,7 @@ export async function secretsSuite(o: {
 }): Promise<SuiteReport> {
   const report = newReport('secrets', o.destination.name);
   const backend = o.destination.backend();
+  const configs = configFiles();
   const sim = await startScarfSimulator({ token: GOOD, eventsPerDay: 5, now: startOfUtcDay(new Date()) });
   const echo = await echoServer();
   return timed(report, async () => {
@@ -81,7 +81,7 @@ export async function secretsSuite(o: {
         `  - { type: scarf, name: echoed, owner: acme, token: ${ECHOED}, base_url: "${echo.url}" }`,
       ];
       const sync = 'sync: { backfill_days: 2, retry: { attempts: 2, min_delay_ms: 1, max_delay_ms: 5 } }';
-      const config = writeYaml(`destination: ${destination}\n${sync}\nsources:\n${sources.join('\n')}\n`);
+      const config = configs.write(`destination: ${destination}\n${sync}\nsources:\n${sources.join('\n')}\n`);
       const outputs: Output[] = [];
       outputs.push(await cli('run', ['run', '--config', config]));
       const all = o.commands !== 'run';
@@ -112,7 +112,7 @@ export async function secretsSuite(o: {
           cli(label, [
             'run',
             '--config',
-            writeYaml(
+            configs.write(
               `destination: { type: postgres, url: "${url}", schema: chaos_secrets }\n${sync}\nsources:\n${sources[0]}\n`,
             ),
           ]);
@@ -165,7 +165,7 @@ export async function secretsSuite(o: {
       await sim.close();
       await echo.close();
       await backend.cleanup();
-      removeConfigs();
+      configs.cleanup();
     }
   });
 }

@@ -6,7 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { DESTINATIONS } from './destinations.js';
 import { sourceFaultSuite } from './source-faults.js';
 
-describe.each(DESTINATIONS.map((d) => [d.name, d] as const))('%s', (_name, destination) => {
+describe.concurrent.each(DESTINATIONS.map((d) => [d.name, d] as const))('%s', (_name, destination) => {
   test(
     'ten-percent-faulted-responses-give-an-exact-result; an-always-failing-source-commits-nothing',
     { timeout: 120_000 },

@@ -3,6 +3,8 @@
  * level to info; the secrets suite needs debug, the full-disk scenario a file size limit).
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -31,4 +33,18 @@ export function runExportsync(
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Config files of one suite in its own temp directory (child.ts's removeConfigs is process-wide). */
+export function configFiles(): { write(yaml: string): string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'exportsync-chaos-cfg-'));
+  let n = 0;
+  return {
+    write(yaml) {
+      const path = join(dir, `config-${++n}.yaml`);
+      writeFileSync(path, yaml);
+      return path;
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
