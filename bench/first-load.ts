@@ -1,7 +1,7 @@
 /**
  * First-load benchmark: `npm run bench -- [--rows 1000000] [--days 10] [--dest postgres|duckdb|both]
- * [--repeat 2] [--profile DIR] [--no-append]`. --profile adds one Postgres sync (not in the table)
- * under `node --cpu-prof` and bench/trace-pg.ts, and summarises it into DIR/summary.md.
+ * [--repeat 2] [--profile DIR] [--no-append]`. --profile adds one sync into the first --dest (not in
+ * the table) under `node --cpu-prof` (and bench/trace-pg.ts for Postgres), summarised into DIR/summary.md.
  *
  * Pre-renders the Scarf simulator's rows to per-day CSV files, serves them on 127.0.0.1 with the
  * simulator's path and auth, runs `exportsync run` (real CLI, child process) with backfill_days
@@ -70,20 +70,24 @@ async function countDuckdb(path: string): Promise<number> {
   }
 }
 
-/** One extra Postgres sync (not in the table) under --cpu-prof and the pg query trace. */
-async function profileRun(dir: string): Promise<void> {
+/** One extra sync (not in the table) under --cpu-prof (and the pg query trace for Postgres). */
+async function profileRun(dir: string, dest: 'postgres' | 'duckdb'): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const schema = `bench_${process.pid}_prof`;
-  const pgTraceFile = join(dir, 'pg-trace.json');
+  const duckPath = join(tmpdir(), `exportsync-bench-${process.pid}-prof.duckdb`);
+  const pgTraceFile = dest === 'postgres' ? join(dir, 'pg-trace.json') : undefined;
   try {
     const sync = await runSyncChild({
       baseUrl: server.url,
       owner: OWNER,
       token: TOKEN,
       days,
-      destination: { type: 'postgres', target: PG_URL, schema },
+      destination:
+        dest === 'postgres'
+          ? { type: 'postgres', target: PG_URL, schema }
+          : { type: 'duckdb', target: duckPath, schema: 'main' },
       cpuProfDir: dir,
-      pgTraceFile,
+      ...(pgTraceFile ? { pgTraceFile } : {}),
     });
     // The main thread's profile is the largest (tsx's loader thread writes a second, small one).
     const prof = readdirSync(dir)
@@ -94,13 +98,13 @@ async function profileRun(dir: string): Promise<void> {
       `profiled run: ${sync.wallSeconds.toFixed(2)} s wall, ${sync.peakRssMb.toFixed(0)} MB peak RSS`,
       prof ? summariseProfile(prof) : '(no profile written)',
       '',
-      'pg query time (submit → completion, ms):',
-      readFileSync(pgTraceFile, 'utf8'),
+      ...(pgTraceFile ? ['pg query time (submit → completion, ms):', readFileSync(pgTraceFile, 'utf8')] : []),
     ].join('\n');
     writeFileSync(join(dir, 'summary.md'), text);
     process.stdout.write(`${text}\n`);
   } finally {
-    await dropSchema(schema);
+    if (dest === 'postgres') await dropSchema(schema);
+    for (const f of [duckPath, `${duckPath}.wal`]) rmSync(f, { force: true });
   }
 }
 
@@ -143,7 +147,7 @@ try {
       }
     }
   }
-  if (values.profile) await profileRun(values.profile);
+  if (values.profile) await profileRun(values.profile, dests[0]!);
 } finally {
   await server.close();
 }

@@ -23,7 +23,7 @@ export function stageOf(url: string, fn: string): string {
   if (fn === '(idle)') return 'idle (waiting on Postgres / DuckDB / socket)';
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8/native (program)';
-  if (/csv-parse|src\/http\/csv\.ts/.test(url)) return 'CSV parsing (csv-parse, src/http/csv.ts)';
+  if (/csv-parse|src\/http\/csv(-split)?\.ts/.test(url)) return 'CSV parsing (src/http/csv.ts, csv-split.ts)';
   if (/src\/schema\//.test(url)) return 'mapper (src/schema)';
   if (/postgres-copy\.ts/.test(url)) return 'COPY encoding (postgres-copy.ts)';
   if (/src\/destinations\/duckdb|@duckdb/.test(url)) return 'DuckDB destination + binding';

@@ -1,26 +1,21 @@
 /**
- * Streaming CSV → RecordBatch. Holds at most one input chunk's records beyond the batch being
- * filled, never the body. Values are strings, or null for an EMPTY field — quoted ("") or not:
- * csv-parse reports quoting only to a per-field `cast` callback (one context object per field;
- * not measured, expected to cost like `info`), so '' and NULL are not told apart here
+ * Streaming CSV → RecordBatch. Holds at most one input slice's records beyond the batch being
+ * filled, never the body. Values are strings, or null for an EMPTY field — quoted ("") or not
  * (Postgres COPY would keep "" as ''; we do not).
  * Records whose field count differs from the header go to `rejects` (never thrown, never
  * dropped); the only fatal structural error is a quote still open at the end of the body (or a
  * record larger than `maxRecordBytes`), thrown as DataError naming the line the record starts.
- * Invalid UTF-8 decodes to U+FFFD; NUL bytes are removed before parsing (0x00 only ever encodes
- * U+0000 in UTF-8). Blank lines are skipped. A body without a header row yields nothing, and so
- * does a header without rows.
+ * Invalid UTF-8 decodes to U+FFFD; NUL characters are removed (0x00 only ever encodes U+0000 in
+ * UTF-8); a leading BOM is dropped. Blank lines are skipped. A body without a header row yields
+ * nothing, and so does a header without rows. Positions are physical lines (LF, CRLF and a lone
+ * CR each end one), counted exactly also inside quoted values.
  *
- * Line numbers: csv-parse's `info: true` costs 35-50% throughput (measured: 56 MB, 200k
- * Scarf-shaped rows, best of 8: 2.76 s plain vs 3.95-4.17 s with info), so positions come from the live `info.lines`/`info.empty_lines` counters read when a
- * record is pushed, corrected for csv-parse counting a CRLF inside a quoted value as two lines
- * (still off by one per line in a body that mixes LF and CRLF record endings).
- * That needs csv-parse's `api.parse(buf, end, push, close)` (the core its stream wraps); its
- * presence is checked at runtime.
+ * Splitting is src/http/csv-split.ts (hand-written for speed; csv-parse was 40–45% of a sync's
+ * CPU, see its header).
  */
-import { Parser } from 'csv-parse';
 import { DataError } from '../core/errors.js';
 import type { RecordBatch } from '../core/contracts.js';
+import { CsvSplitter } from './csv-split.js';
 
 export { readJsonArray, readNdjson } from './json.js';
 
@@ -37,39 +32,53 @@ export interface ReadCsvOptions {
 
 type Reject = NonNullable<RecordBatch['rejects']>[number];
 
-interface ParserCore {
-  parse(
-    buf: Buffer | undefined,
-    end: boolean,
-    push: (record: string[]) => void,
-    close: () => void,
-  ): Error | undefined;
-}
-
 /** Pieces of input handed to the parser at once, so one huge chunk cannot flood memory with records. */
 const SLICE_BYTES = 1 << 20;
 
-function toBuffer(chunk: Uint8Array): Buffer {
-  const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (buf.indexOf(0) === -1) return buf;
-  const out = Buffer.allocUnsafe(buf.length);
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) out[n++] = buf[i]!;
-  return out.subarray(0, n);
+/**
+ * Bytes → text without a character ever split across two calls. Not StringDecoder: it returns a
+ * cons string (leftover + rest) whenever a chunk ends mid-character, and V8 re-flattens a cons
+ * string on every indexOf — the splitter's indexOf-per-field then went quadratic (36 s of a 1M-row
+ * load). Invalid bytes decode to U+FFFD as Buffer#toString does.
+ */
+class Utf8Text {
+  private rest: Buffer | undefined;
+
+  write(buf: Buffer): string {
+    if (this.rest !== undefined) {
+      buf = Buffer.concat([this.rest, buf]);
+      this.rest = undefined;
+    }
+    const cut = completeUpTo(buf);
+    if (cut < buf.length) this.rest = Buffer.from(buf.subarray(cut));
+    return buf.toString('utf8', 0, cut);
+  }
+
+  end(): string {
+    const rest = this.rest;
+    this.rest = undefined;
+    return rest === undefined ? '' : rest.toString('utf8');
+  }
+}
+
+/** Length of the longest prefix of `buf` that does not end inside a UTF-8 sequence. */
+function completeUpTo(buf: Buffer): number {
+  const n = buf.length;
+  // a sequence is at most 4 bytes: look back at most 3 for its lead byte
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = buf[n - back]!;
+    if (b < 0x80) return n; // ASCII: nothing open
+    if (b >= 0xc0) {
+      const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return need > back ? n - back : n;
+    }
+  }
+  return n; // continuation bytes without a lead in reach: invalid anyway, decode as is
 }
 
 /** CSV text of a record as parsed, for rejects (the raw bytes are not kept: that costs on every row). */
 function toCsvLine(values: string[]): string {
   return values.map((v) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',');
-}
-
-/** Occurrences of "\r\n" inside a record's values (csv-parse counts each as two lines). */
-function crlfInside(values: string[]): number {
-  let n = 0;
-  for (const v of values) {
-    for (let i = v.indexOf('\r\n'); i !== -1; i = v.indexOf('\r\n', i + 2)) n++;
-  }
-  return n;
 }
 
 export async function* readCsv(
@@ -78,55 +87,38 @@ export async function* readCsv(
 ): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, Math.floor(options.batchRows));
   const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
-  const parser = new Parser({
-    bom: true,
-    relax_column_count: true,
-    relax_quotes: true,
-    skip_empty_lines: true,
-  });
-  const core = (parser as unknown as { api?: ParserCore }).api;
-  if (core === undefined || typeof core.parse !== 'function') {
-    throw new Error(
-      'csv-parse internals changed: Parser.api.parse is missing (src/http/csv.ts relies on it)',
-    );
-  }
-  const info = parser.info;
+  const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
 
   let fields: string[] | undefined;
-  let sawCR = false;
-  let overcount = 0; // lines csv-parse counted twice so far
-  let prevEnd = 0; // physical line where the previous record ended
-  let prevEmpty = 0;
+  let width = 0;
   let batch: RecordBatch | undefined;
+  let records: unknown[][] = [];
+  let positions: number[] = [];
   let size = 0;
+  let pushes = 0;
   const ready: RecordBatch[] = [];
 
-  const nextStart = (): number => prevEnd + 1 + (info.empty_lines - prevEmpty);
-
-  const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
-  let pushes = 0;
-  let pendingBytes = 0; // bytes parsed since the last slice that completed a record
-
-  const push = (values: string[]): void => {
+  const splitter = new CsvSplitter((values, line) => {
     pushes++;
-    const start = nextStart();
-    if (sawCR) overcount += crlfInside(values);
-    prevEnd = info.lines - overcount;
-    prevEmpty = info.empty_lines;
     if (fields === undefined) {
       fields = values.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
+      width = fields.length;
       return;
     }
-    if (batch === undefined) batch = { fields, records: [], positions: [] };
-    if (values.length === fields.length) {
-      for (let i = 0; i < values.length; i++) if (values[i] === '') (values as (string | null)[])[i] = null;
-      batch.records.push(values);
-      batch.positions!.push(start);
+    if (batch === undefined) {
+      records = [];
+      positions = [];
+      batch = { fields, records, positions };
+    }
+    if (values.length === width) {
+      for (let i = 0; i < width; i++) if (values[i] === '') (values as (string | null)[])[i] = null;
+      records.push(values);
+      positions.push(line);
     } else {
       (batch.rejects ??= []).push({
-        position: start,
+        position: line,
         raw: toCsvLine(values),
-        error: `line ${start}: ${values.length} fields, header has ${fields.length}`,
+        error: `line ${line}: ${values.length} fields, header has ${width}`,
         values,
       } satisfies Reject);
     }
@@ -135,30 +127,32 @@ export async function* readCsv(
       batch = undefined;
       size = 0;
     }
-  };
+  });
 
-  const run = (buf: Buffer | undefined, end: boolean): void => {
-    const err = core.parse(buf, end, push, () => undefined);
-    if (err === undefined) return;
-    const line = nextStart();
-    const code = (err as { code?: string }).code;
-    const what =
-      code === 'CSV_QUOTE_NOT_CLOSED'
-        ? `a quoted field opened in the record starting here is never closed (body ends at line ${info.lines - overcount})`
-        : err.message;
-    throw new DataError(`${where}invalid CSV at line ${line}: ${what}`, { stream: options.stream, line });
+  const decoder = new Utf8Text();
+  let started = false;
+  let pendingBytes = 0; // bytes read since the last slice that completed a record
+  const feed = (text: string): void => {
+    if (text.length === 0) return;
+    if (text.indexOf('\0') !== -1) text = text.replaceAll('\0', '');
+    if (!started) {
+      started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    splitter.feed(text);
   };
 
   for await (const chunk of body) {
-    const buf = toBuffer(chunk);
-    if (!sawCR && buf.indexOf(13) !== -1) sawCR = true;
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (let offset = 0; offset < buf.length; offset += SLICE_BYTES) {
       const slice = buf.subarray(offset, offset + SLICE_BYTES);
       const before = pushes;
-      run(slice, false);
+      feed(decoder.write(slice));
       pendingBytes = pushes > before ? 0 : pendingBytes + slice.length;
       if (pendingBytes > maxRecordBytes) {
-        const line = nextStart();
+        const line = splitter.startLine;
         throw new DataError(
           `${where}invalid CSV at line ${line}: the record starting here runs past ${maxRecordBytes} bytes ` +
             '(an unbalanced quote?)',
@@ -168,7 +162,15 @@ export async function* readCsv(
       while (ready.length > 0) yield ready.shift()!;
     }
   }
-  run(undefined, true);
+  feed(decoder.end());
+  if (splitter.inQuotes) {
+    const line = splitter.startLine;
+    throw new DataError(
+      `${where}invalid CSV at line ${line}: a quoted field opened in the record starting here is never closed (body ends at line ${splitter.currentLine})`,
+      { stream: options.stream, line },
+    );
+  }
+  splitter.end();
   while (ready.length > 0) yield ready.shift()!;
   if (batch !== undefined) yield batch;
 }
