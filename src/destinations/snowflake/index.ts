@@ -86,13 +86,13 @@ class SnowflakeDestination implements Destination {
   }
 
   /** A short statement sequence on a borrowed session, tagged. */
-  private with<T>(fn: (run: Run) => Promise<T>, runId?: string): Promise<T> {
+  private with<T>(what: string, fn: (run: Run) => Promise<T>, runId?: string): Promise<T> {
     const tag = queryTag({ runId });
-    return this.requirePool().with((s: SnowflakeSession) => fn((sql, binds) => s.run(sql, binds, tag)));
+    return this.requirePool().with((s: SnowflakeSession) => fn((sql, binds) => s.run(sql, binds, tag, what)));
   }
 
   async open(): Promise<void> {
-    await this.with(async (run) => {
+    await this.with(`creating schema ${this.schema} and the bookkeeping tables`, async (run) => {
       for (const sql of bootstrapSql(this.schema)) await run(sql);
       await run(createWindowsTableSql(this.schema));
       await run(createLocksTableSql(this.schema));
@@ -109,7 +109,7 @@ class SnowflakeDestination implements Destination {
   async check(): Promise<CheckVerdict> {
     const target = `snowflake ${this.target}`;
     try {
-      const { user, role, warehouse } = await this.with(async (run) => {
+      const { user, role, warehouse } = await this.with('checking the session', async (run) => {
         const { rows } = await run('SELECT CURRENT_USER(), CURRENT_ROLE(), CURRENT_WAREHOUSE()');
         const r = rows[0] ?? [];
         return { user: r[0], role: r[1], warehouse: r[2] };
@@ -132,24 +132,24 @@ class SnowflakeDestination implements Destination {
   }
 
   async describeTable(table: string): Promise<ExistingTable | null> {
-    const t = await this.with((run) => readCatalogTable(run, this.schema, table));
+    const t = await this.with(`describing ${table}`, (run) => readCatalogTable(run, this.schema, table));
     return t && toExistingTable(t);
   }
 
   getColumnMap(table: string): Promise<ColumnSpec[]> {
-    return this.with((run) => readColumnMap(run, this.schema, table));
+    return this.with(`reading the column map of ${table}`, (run) => readColumnMap(run, this.schema, table));
   }
 
   getState(streamKey: string): Promise<StreamState | null> {
-    return this.with((run) => readState(run, this.schema, streamKey));
+    return this.with(`reading state of ${streamKey}`, (run) => readState(run, this.schema, streamKey));
   }
 
   listStates(): Promise<Array<{ streamKey: string; state: StreamState }>> {
-    return this.with((run) => readStates(run, this.schema));
+    return this.with('listing states', (run) => readStates(run, this.schema));
   }
 
   resetState(streamKey: string): Promise<boolean> {
-    return this.with((run) => deleteState(run, this.schema, streamKey));
+    return this.with(`resetting state of ${streamKey}`, (run) => deleteState(run, this.schema, streamKey));
   }
 
   lock(streamKey: string, waitMs: number): Promise<StreamLock> {
@@ -166,20 +166,24 @@ class SnowflakeDestination implements Destination {
   }
 
   async recordRun(run: RunRecord): Promise<void> {
-    await this.with((r) => upsertRun(r, this.schema, run), run.runId);
+    await this.with(`recording run ${run.runId}`, (r) => upsertRun(r, this.schema, run), run.runId);
   }
 
   listRuns(limit: number): Promise<RunRecord[]> {
-    return this.with((run) => readRuns(run, this.schema, limit));
+    return this.with('listing runs', (run) => readRuns(run, this.schema, limit));
   }
 
   async recordWindow(record: WindowRecord): Promise<void> {
     if (record.status === 'done') throw new Error('recordWindow: "done" is written by commit, with the rows');
-    await this.with((run) => upsertWindow(run, this.schema, record), record.backfillId);
+    await this.with(
+      `recording a window of ${record.streamKey}`,
+      (run) => upsertWindow(run, this.schema, record),
+      record.backfillId,
+    );
   }
 
   listWindows(streamKeys?: string[]): Promise<WindowRecord[]> {
-    return this.with((run) => readWindows(run, this.schema, streamKeys));
+    return this.with('listing backfill windows', (run) => readWindows(run, this.schema, streamKeys));
   }
 
   async beginLoad(request: LoadRequest): Promise<Load> {
