@@ -59,6 +59,7 @@ export interface CrashOptions {
 
 export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
   const report = newReport('crash', o.destination.name);
+  await o.destination.prepare?.();
   const days = o.days ?? 6;
   const eventsPerDay = o.eventsPerDay ?? 40;
   const random = seeded(`${o.seed}:crash:${o.destination.name}`);
@@ -115,6 +116,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
             continue;
           }
           report.notes.push(`killed at ${phase}: ${outcome.what}`);
+          await o.destination.afterKill?.(t);
           // the kill can land after the run recorded its outcome (while the process exits): then
           // 'ok' must mean complete
           const finished = outcome.runId ? await finishedOk(t, outcome.runId) : false;
@@ -188,6 +190,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
       await sim.close();
       await backend.cleanup();
       configs.cleanup();
+      await o.destination.release?.();
     }
   });
 }

@@ -4,7 +4,8 @@
  * destination whose statements a second connection can see and block (pg_stat_activity, LOCK
  * TABLE): only there can a kill be aimed at the exact statement of a commit.
  */
-import { BACKENDS, type Backend } from '../e2e/harness.js';
+import { BACKENDS, type Backend, type Target } from '../e2e/harness.js';
+import { expireSnowflakeLeases, snowflakeBackend, startSnowflake, stopSnowflake } from './standins.js';
 
 export interface ChaosDestination {
   name: string;
@@ -12,6 +13,11 @@ export interface ChaosDestination {
   aliases: string[];
   backend: () => Backend;
   pgSession: boolean;
+  /** Starts what the destination needs (a stand-in server) before `backend()`. */
+  prepare?(): Promise<void>;
+  release?(): Promise<void>;
+  /** Run after each SIGKILL: what the passing of time would do (a stand-in's lease expiring). */
+  afterKill?(t: Target): Promise<void>;
 }
 
 export const DESTINATIONS: ChaosDestination[] = BACKENDS.map(([name, backend]) => ({
@@ -21,10 +27,26 @@ export const DESTINATIONS: ChaosDestination[] = BACKENDS.map(([name, backend]) =
   pgSession: name === 'postgres',
 }));
 
+/**
+ * Stand-ins, opt-in with `--destinations snowflake` (not in `npm test`: a SIGKILLed run holds its
+ * lease until it expires, so each kill costs a lease expiry the suite has to fake).
+ */
+export const STANDINS: ChaosDestination[] = [
+  {
+    name: 'snowflake-standin',
+    aliases: ['snowflake', 'sf', 'snowflake-standin'],
+    backend: snowflakeBackend,
+    pgSession: false,
+    prepare: startSnowflake,
+    release: stopSnowflake,
+    afterKill: expireSnowflakeLeases,
+  },
+];
+
 export function selectDestinations(names?: string[]): ChaosDestination[] {
   if (!names || names.length === 0) return DESTINATIONS;
   return names.map((n) => {
-    const d = DESTINATIONS.find((x) => x.aliases.includes(n.trim().toLowerCase()));
+    const d = [...DESTINATIONS, ...STANDINS].find((x) => x.aliases.includes(n.trim().toLowerCase()));
     if (!d)
       throw new Error(
         `unknown destination '${n}' (have: ${DESTINATIONS.map((x) => x.aliases.join('/')).join(', ')})`,
