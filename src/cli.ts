@@ -13,6 +13,7 @@ import { checkCommand } from './commands/check.js';
 import { exitCodeFor, loadContext } from './commands/context.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
+import { registerRunsCommand } from './commands/runs.js';
 import { stateResetCommand, stateShowCommand } from './commands/state.js';
 
 const list = (v: string) =>
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('exportsync')
     .description(
-      'Keep a warehouse in step with analytics export APIs (Scarf; Replicated and marketplace to come).',
+      'Keep a warehouse in step with the analytics exports of Scarf, Replicated and a software marketplace.',
     )
     .option('-c, --config <path>', 'config file (default: $EXPORTSYNC_CONFIG or ./exportsync.yaml)')
     .showHelpAfterError("(run 'exportsync --help' for the commands and options)")
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     backfill: act(async (flags) => backfillCommand(await loadContext(program.opts().config), flags)),
     status: act(async (flags) => backfillStatusCommand(await loadContext(program.opts().config), flags)),
   });
+  registerRunsCommand(program, (code) => (exitCode = code));
   const state = program.command('state').description('inspect or reset the stored high-water marks');
   state
     .command('show')

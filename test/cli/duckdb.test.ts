@@ -47,6 +47,20 @@ describe('DuckDB file', () => {
     ]);
   });
 
+  test('runs lists the runs newest first, through the real command line', async () => {
+    const r = await cli(['runs', '--limit', '2', '--json', '--config', config]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const runs = JSON.parse(r.stdout) as Array<{ command: string; status: string; rows: number }>;
+    expect(runs.map((x) => [x.command, x.status, x.rows])).toEqual([
+      ['run', 'ok', 15],
+      ['run', 'ok', 30],
+    ]);
+    const bad = await cli(['runs', '--limit', 'many', '--config', config]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--limit');
+  });
+
   test('check with the default source name: one ok line each, exit 0', async () => {
     const r = await cli(['check', '--config', config]);
     expect(r.code).toBe(0);

@@ -58,7 +58,12 @@ describe('run, state and plan on Postgres', () => {
     );
     expect(sim.requests).toHaveLength(0);
     // The documented write: bookkeeping tables only, no data table.
-    expect(await tables()).toEqual(['_exportsync_columns', '_exportsync_runs', '_exportsync_state']);
+    expect(await tables()).toEqual([
+      '_exportsync_columns',
+      '_exportsync_runs',
+      '_exportsync_state',
+      '_exportsync_windows',
+    ]);
   });
 
   test('run prints one line per stream, logs JSON lines on stderr and a summary line with status/requests/rows', async () => {
