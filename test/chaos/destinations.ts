@@ -5,7 +5,15 @@
  * TABLE): only there can a kill be aimed at the exact statement of a commit.
  */
 import { BACKENDS, type Backend, type Target } from '../e2e/harness.js';
-import { expireSnowflakeLeases, snowflakeBackend, startSnowflake, stopSnowflake } from './standins.js';
+import {
+  bigqueryBackend,
+  expireLeases,
+  snowflakeBackend,
+  startBigQuery,
+  startSnowflake,
+  stopBigQuery,
+  stopSnowflake,
+} from './standins.js';
 
 export interface ChaosDestination {
   name: string;
@@ -39,7 +47,17 @@ export const STANDINS: ChaosDestination[] = [
     pgSession: false,
     prepare: startSnowflake,
     release: stopSnowflake,
-    afterKill: expireSnowflakeLeases,
+    afterKill: expireLeases,
+  },
+  {
+    name: 'bigquery-standin',
+    aliases: ['bigquery', 'bq', 'bigquery-standin'],
+    backend: bigqueryBackend,
+    pgSession: false,
+    prepare: startBigQuery,
+    release: stopBigQuery,
+    // the same lease table and columns as Snowflake's
+    afterKill: expireLeases,
   },
 ];
 

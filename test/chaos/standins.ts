@@ -5,6 +5,11 @@
  * BigQuery have no session locks): `afterKill` expires it, as its lease time would.
  */
 import { randomBytes } from 'node:crypto';
+import {
+  startBigQueryStandin,
+  STANDIN_TOKEN,
+  type BigQueryStandin,
+} from '../support/bigquery-standin/index.js';
 import { startSnowflakeStandin, type SnowflakeStandin } from '../support/snowflake-standin/index.js';
 import type { Backend, Target } from '../e2e/harness.js';
 
@@ -55,7 +60,49 @@ export function snowflakeBackend(): Backend {
 }
 
 /** A killed run's lease, expired now instead of after lock_lease_seconds. */
-export async function expireSnowflakeLeases(t: Target): Promise<void> {
+export async function expireLeases(t: Target): Promise<void> {
   const table = t.table('_exportsync_locks');
   await t.query(`DELETE FROM ${table}`).catch(() => undefined);
+}
+
+let bigquery: BigQueryStandin | undefined;
+
+export async function startBigQuery(): Promise<void> {
+  bigquery ??= await startBigQueryStandin();
+}
+
+export async function stopBigQuery(): Promise<void> {
+  await bigquery?.stop();
+  bigquery = undefined;
+}
+
+/** Datasets are DuckDB schemas of the stand-in's engine; rows are read straight from it. */
+export function bigqueryBackend(): Backend {
+  const bq = bigquery;
+  if (!bq) throw new Error('startBigQuery() first');
+  return {
+    name: 'duckdb',
+    target(): Target {
+      const dataset = `chaos_${randomBytes(5).toString('hex')}`;
+      return {
+        backend: 'duckdb',
+        destinationYaml: JSON.stringify({
+          type: 'bigquery',
+          project: bq.project,
+          dataset,
+          api_endpoint: bq.url,
+          access_token: STANDIN_TOKEN,
+          lock_ttl_seconds: 10,
+        }),
+        table: (name = 'scarf_events') => `${quote(dataset)}.${quote(name)}`,
+        async query<T>(sql: string, params: unknown[] = []) {
+          const rows = await bq.engine.run(async (c) =>
+            (await c.runAndReadAll(inline(sql, params))).getRowObjectsJson(),
+          );
+          return rows as T[];
+        },
+      };
+    },
+    async cleanup() {},
+  } as unknown as Backend;
 }
