@@ -9,7 +9,7 @@ import { EXIT } from './core/errors.js';
 import { backfillCommand } from './commands/backfill.js';
 import { defineBackfillCommands } from './commands/backfill-cli.js';
 import { backfillStatusCommand } from './commands/backfill-status.js';
-import { checkCommand } from './commands/check.js';
+import { registerCheckCommand } from './commands/check.js';
 import { exitCodeFor, loadContext } from './commands/context.js';
 import { planCommand } from './commands/plan.js';
 import { runCommand } from './commands/run.js';
@@ -44,10 +44,7 @@ async function main(argv: string[]): Promise<number> {
     .action(
       act(async (opts: { streams?: string[] }) => runCommand(await loadContext(program.opts().config), opts)),
     );
-  program
-    .command('check')
-    .description('check credentials and connectivity of every source and the destination')
-    .action(act(async () => checkCommand(await loadContext(program.opts().config))));
+  registerCheckCommand(program, (code) => (exitCode = code));
   program
     .command('plan')
     .description('show what a run would create and fetch, without writing')

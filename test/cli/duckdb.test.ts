@@ -2,6 +2,7 @@
  * The embedded default: run and state against a real DuckDB temp file, and the file held open by
  * another process (DuckDB's single-writer lock) exits 4 like a held Postgres stream lock.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -59,6 +60,17 @@ describe('DuckDB file', () => {
     const bad = await cli(['runs', '--limit', 'many', '--config', config]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--limit');
+  });
+
+  test('check --contract through the real command line: a verdict per point, shape saved, exit 0', async () => {
+    const out = join(tmp.dir, 'observed.json');
+    const r = await cli(['check', '--contract', '--out', out, '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^scarf\.events +GET \{base_url\}\/v2\/packages\/\{owner\}\/events/);
+    expect(r.stdout).not.toMatch(/\bdiffers\b/);
+    expect(r.stdout).toContain(`observed shape (no data values) saved to ${out}`);
+    const observed = JSON.parse(readFileSync(out, 'utf8')) as { streams: Array<{ stream: string }> };
+    expect(observed.streams.map((s) => s.stream)).toEqual(['scarf.events']);
   });
 
   test('check with the default source name: one ok line each, exit 0', async () => {
