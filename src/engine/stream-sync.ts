@@ -12,6 +12,7 @@ import type {
   Destination,
   FileUnit,
   HttpClient,
+  Load,
   Logger,
   Source,
   StreamDefinition,
@@ -143,53 +144,45 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     });
     let committedSignature = signature(mapper.schema);
 
-    const queue = [...plan.windows];
-    for (let window = queue.shift(); window; window = queue.shift()) {
-      if (o.stopping()) {
-        result.status = 'interrupted';
-        log.warn({ done: result.windows, left: queue.length + 1 }, 'stopping after signal');
-        break;
-      }
-      const fetchedAt = o.now();
-      const current = window;
-      const unit = unitOf.get(current);
-      let synced;
-      try {
-        synced = await syncWindow(o, mapper, current, log, unit, () => {
-          const schemaChanged = signature(mapper.schema) !== committedSignature;
-          const objects = unit ? { ...state?.objects, ...unit.objects } : state?.objects;
-          return {
-            state: {
-              version: 1,
-              highWaterMark: advanceMark(state?.highWaterMark ?? null, current, fetchedAt),
-              schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
-              updatedAt: o.now().toISOString(),
-              ...(objects ? { objects } : {}),
-            },
-          };
-        });
-      } catch (err) {
-        const halves = isRangeTooLong(err) && !unit ? splitWindow(current) : null;
-        if (!halves) throw err;
-        // The source refused the range as too long: fetch the two halves instead (each may split again).
-        log.warn(
-          { window: `${isoDate(current.from)}..${isoDate(current.to)}` },
-          'range too long, splitting window',
-        );
-        result.windowsPlanned += 1;
-        queue.unshift(...halves);
-        continue;
-      }
+    /**
+     * What the commit of `window` writes besides rows. Called when its commit starts, which is
+     * only after the previous window's commit settled, so `state` is the previous window's: the
+     * state written with a window never covers the next one.
+     */
+    const planFor =
+      (window: Window, unit: FileUnit | undefined, fetchedAt: Date, sig: { value: string }) =>
+      (): WindowCommitPlan => {
+        sig.value = signature(mapper.schema);
+        const schemaChanged = sig.value !== committedSignature;
+        const objects = unit ? { ...state?.objects, ...unit.objects } : state?.objects;
+        return {
+          state: {
+            version: 1,
+            highWaterMark: advanceMark(state?.highWaterMark ?? null, window, fetchedAt),
+            schemaVersion: (state?.schemaVersion ?? 0) + (schemaChanged || !state ? 1 : 0),
+            updatedAt: o.now().toISOString(),
+            ...(objects ? { objects } : {}),
+          },
+        };
+      };
+
+    /** Accounts a committed window (in window order). */
+    const committed = (
+      window: Window,
+      unit: FileUnit | undefined,
+      synced: { commit: CommitResult; state?: StreamState },
+      sig: string,
+    ): void => {
       const { commit } = synced;
       const next = synced.state ?? state;
       state = next;
-      committedSignature = signature(mapper.schema);
+      committedSignature = sig;
       result.windows += 1;
       result.staged += commit.staged;
       result.upserted += commit.upserted;
       result.deleted += commit.deleted;
       // a lookback window lies wholly before the starting mark: what it changed arrived late
-      if (startMark && current.to <= startMark && o.stream.writeMode === 'merge')
+      if (startMark && window.to <= startMark && o.stream.writeMode === 'merge')
         result.lateRows += commit.upserted;
       result.highWaterMark = next?.highWaterMark ?? null;
       log.info(
@@ -201,6 +194,92 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
         },
         'window committed',
       );
+    };
+
+    // Pipelined: window N+1 is read and staged (its own Load) while window N's commit runs in
+    // the destination, so Node and the database work at the same time. Commits still start
+    // strictly in window order, each only after the previous one settled; a failure of N+1 is
+    // only acted on after N's commit settled, so it never touches N.
+    let inFlight: InFlightCommit | undefined;
+    const settle = async (): Promise<void> => {
+      const f = inFlight;
+      inFlight = undefined;
+      if (!f) return;
+      const outcome = await f.outcome;
+      if (outcome.ok) return committed(f.window, f.unit, outcome.synced, f.sig.value);
+      // The commit failed. Retryable: the window is read and committed again on its own (the
+      // next window's staged rows stay valid: they do not depend on this commit).
+      const left = o.windowAttempts - f.attempts;
+      if (!isRetryable(outcome.err) || left < 1 || o.signal.aborted) throw outcome.err;
+      log.warn(
+        { attempt: f.attempts, err: errorMessage(outcome.err), window: isoDate(f.window.from) },
+        'window failed, restarting it',
+      );
+      const sig = { value: '' };
+      const synced = await syncWindow(
+        { ...o, windowAttempts: left },
+        mapper,
+        f.window,
+        log,
+        f.unit,
+        planFor(f.window, f.unit, f.fetchedAt, sig),
+      );
+      committed(f.window, f.unit, synced, sig.value);
+    };
+
+    const queue = [...plan.windows];
+    try {
+      for (let window = queue.shift(); window; window = queue.shift()) {
+        if (o.stopping()) {
+          await settle();
+          result.status = 'interrupted';
+          log.warn({ done: result.windows, left: queue.length + 1 }, 'stopping after signal');
+          break;
+        }
+        const fetchedAt = o.now();
+        const current = window;
+        const unit = unitOf.get(current);
+        let staged: Staged;
+        try {
+          staged = await stageWithRetries(o, mapper, current, log, unit);
+        } catch (err) {
+          const halves = isRangeTooLong(err) && !unit ? splitWindow(current) : null;
+          if (!halves) {
+            await settle();
+            throw err;
+          }
+          // The source refused the range as too long: fetch the two halves instead (each may split again).
+          log.warn(
+            { window: `${isoDate(current.from)}..${isoDate(current.to)}` },
+            'range too long, splitting window',
+          );
+          result.windowsPlanned += 1;
+          queue.unshift(...halves);
+          continue;
+        }
+        try {
+          await settle();
+        } catch (err) {
+          await staged.load.abort().catch(() => undefined);
+          throw err;
+        }
+        const sig = { value: '' };
+        inFlight = {
+          window: current,
+          unit,
+          fetchedAt,
+          sig,
+          attempts: staged.attempts,
+          outcome: commitStaged(o, mapper, staged, current, planFor(current, unit, fetchedAt, sig)).then(
+            (synced) => ({ ok: true as const, synced }),
+            (err: unknown) => ({ ok: false as const, err }),
+          ),
+        };
+      }
+      await settle();
+    } finally {
+      // only on a throw: a commit still running must end before the stream's lock is released
+      if (inFlight) await inFlight.outcome;
     }
     return result;
   } catch (err) {
@@ -224,44 +303,123 @@ export async function syncWindow(
   unit: FileUnit | undefined,
   commitPlan: (attempt: number) => WindowCommitPlan,
 ): Promise<{ commit: CommitResult; state?: StreamState; attempts: number }> {
-  const streamKey = `${o.source.name}.${o.stream.name}`;
   for (let attempt = 1; ; attempt++) {
-    const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
     try {
-      let records = 0;
-      const ctx = { http: o.http, log, signal: o.signal, batchRows: o.batchRows };
-      for await (const batch of o.stream.read(window, ctx, unit)) {
-        o.drift?.observe(streamKey, o.stream.contract, batch, log);
-        const rows = mapper.map(batch);
-        records += rows.length;
-        if (rows.length > 0) await load.write(rows, mapper.schema);
-      }
-      if (o.stream.writeMode === 'snapshot' && records === 0) {
-        // An empty answer is far likelier a source fault than every entity vanishing at once.
-        throw new DataError(
-          `${streamKey}: the snapshot came back empty; refusing to mark every existing row deleted (nothing committed)`,
-          { stream: streamKey },
-        );
-      }
-      const { state, ledger } = commitPlan(attempt);
-      const commit = await load.commit({
-        schema: mapper.schema,
-        mode: o.stream.writeMode,
-        window,
-        ...(state ? { state } : {}),
-        ...(ledger ? { ledger } : {}),
-        history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
-      });
-      return { commit, ...(state ? { state } : {}), attempts: attempt };
+      const staged = await stageWindow(o, mapper, window, log, unit);
+      return await commitStaged(o, mapper, { ...staged, attempts: attempt }, window, commitPlan);
     } catch (err) {
-      await load.abort().catch(() => undefined);
-      const retryable = err instanceof ExportSyncError && err.retryable;
-      if (!retryable || attempt >= o.windowAttempts || o.signal.aborted) throw err;
+      if (!isRetryable(err) || attempt >= o.windowAttempts || o.signal.aborted) throw err;
       log.warn(
         { attempt, err: errorMessage(err), window: isoDate(window.from) },
         'window failed, restarting it',
       );
     }
+  }
+}
+
+/** A window read and staged, not yet committed. */
+interface Staged {
+  load: Load;
+  /** Attempts it took (the commit plan is told the attempt of its commit). */
+  attempts: number;
+}
+
+interface InFlightCommit {
+  window: Window;
+  unit: FileUnit | undefined;
+  fetchedAt: Date;
+  sig: { value: string };
+  attempts: number;
+  outcome: Promise<
+    | { ok: true; synced: { commit: CommitResult; state?: StreamState; attempts: number } }
+    | { ok: false; err: unknown }
+  >;
+}
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof ExportSyncError && err.retryable;
+}
+
+/** `stageWindow` restarted on retryable failures, up to `windowAttempts` attempts. */
+async function stageWithRetries(
+  o: WindowSyncOptions,
+  mapper: RowMapper,
+  window: Window,
+  log: Logger,
+  unit: FileUnit | undefined,
+): Promise<Staged> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { ...(await stageWindow(o, mapper, window, log, unit)), attempts: attempt };
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= o.windowAttempts || o.signal.aborted) throw err;
+      log.warn(
+        { attempt, err: errorMessage(err), window: isoDate(window.from) },
+        'window failed, restarting it',
+      );
+    }
+  }
+}
+
+/** One attempt at reading and staging a window into a fresh load; the load is aborted on failure. */
+async function stageWindow(
+  o: WindowSyncOptions,
+  mapper: RowMapper,
+  window: Window,
+  log: Logger,
+  unit: FileUnit | undefined,
+): Promise<Omit<Staged, 'attempts'>> {
+  const streamKey = `${o.source.name}.${o.stream.name}`;
+  const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
+  try {
+    let records = 0;
+    const ctx = { http: o.http, log, signal: o.signal, batchRows: o.batchRows };
+    for await (const batch of o.stream.read(window, ctx, unit)) {
+      o.drift?.observe(streamKey, o.stream.contract, batch, log);
+      const rows = mapper.map(batch);
+      records += rows.length;
+      if (rows.length > 0) await load.write(rows, mapper.schema);
+    }
+    if (o.stream.writeMode === 'snapshot' && records === 0) {
+      // An empty answer is far likelier a source fault than every entity vanishing at once.
+      throw new DataError(
+        `${streamKey}: the snapshot came back empty; refusing to mark every existing row deleted (nothing committed)`,
+        { stream: streamKey },
+      );
+    }
+    return { load };
+  } catch (err) {
+    await load.abort().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Commits a staged window with the plan computed now (the schema as the mapper has it now is a
+ * superset of every schema its rows were written with). The load is aborted on failure.
+ */
+async function commitStaged(
+  o: WindowSyncOptions,
+  mapper: RowMapper,
+  staged: Staged,
+  window: Window,
+  commitPlan: (attempt: number) => WindowCommitPlan,
+): Promise<{ commit: CommitResult; state?: StreamState; attempts: number }> {
+  const { load, attempts } = staged;
+  try {
+    const { state, ledger } = commitPlan(attempts);
+    const commit = await load.commit({
+      schema: mapper.schema,
+      mode: o.stream.writeMode,
+      window,
+      ...(state ? { state } : {}),
+      ...(ledger ? { ledger } : {}),
+      history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
+    });
+    return { commit, ...(state ? { state } : {}), attempts };
+  } catch (err) {
+    await load.abort().catch(() => undefined);
+    throw err;
   }
 }
 

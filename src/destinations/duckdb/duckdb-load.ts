@@ -1,14 +1,15 @@
 /**
- * One window of one stream. Rows go through the Appender into a TEMP staging table of VARCHAR
- * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection;
- * `commit` then, in ONE transaction: brings the target to the schema (create, add, widen), casts
+ * One window of one stream. Rows are staged as CSV files (duckdb-staging.ts) and loaded by
+ * `read_csv` into a TEMP staging table of VARCHAR columns (values are canonical text, so nothing
+ * is parsed in Node) on the load's own connection when the window commits; `commit` then, in ONE
+ * transaction: brings the target to the schema (create, add, widen), casts
  * the staged text to the native types in SQL, applies the write mode, and writes the column map
  * and the state. Nothing is visible before COMMIT and a failure rolls all of it back; a process
  * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
  * record). If state were written outside this transaction a crash would lose or double rows.
  */
 import { randomBytes } from 'node:crypto';
-import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type {
   ColumnSpec,
   CommitRequest,
@@ -21,7 +22,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { AUDIT_COLUMNS } from '../../core/contracts.js';
-import { DestinationError } from '../../core/errors.js';
+import { DestinationError, errorMessage } from '../../core/errors.js';
 import { readTable, type CatalogTable } from './duckdb-catalog.js';
 import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
@@ -54,6 +55,7 @@ import {
   type NativeType,
 } from './duckdb-types.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
+import { CsvStaging } from './duckdb-staging.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
@@ -66,8 +68,7 @@ export class DuckDbLoad implements Load {
   private stagedColumns: ColumnSpec[] = [];
   /** Logical types each column's rows were staged under (a column may widen mid-load). */
   private readonly stagedTypes = new Map<string, Set<LogicalType>>();
-  private staged = 0;
-  private appender: DuckDBAppender | undefined;
+  private readonly staging = new CsvStaging();
   private done = false;
   private broken: unknown;
 
@@ -109,27 +110,22 @@ export class DuckDbLoad implements Load {
       if (!types) this.stagedTypes.set(c.name, (types = new Set()));
       types.add(c.type);
     }
-    const total = this.stagedColumns.length;
     try {
-      this.appender ??= await this.conn.createAppender(STAGE, 'main', 'temp');
-      const a = this.appender;
-      let seq = this.staged;
-      for (const row of rows) {
-        a.appendBigInt(BigInt(++seq));
-        for (let i = 0; i < total; i++) {
-          const v = row[i];
-          if (v === null || v === undefined) a.appendNull();
-          else a.appendVarchar(v);
-        }
-        a.endRow();
-      }
-      a.flushSync();
-      this.staged = seq;
+      await this.staging.write(
+        rows,
+        this.stagedColumns.map((c) => c.name),
+      );
     } catch (err) {
-      // the appender's buffer is in an unknown state: this load can only be aborted
+      // a file write failed midway: what is staged is unknown, this load can only be aborted
       this.broken = err;
-      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
+      throw new DestinationError(`staging rows of ${this.request.streamKey}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
+  }
+
+  private get staged(): number {
+    return this.staging.rows;
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -142,8 +138,15 @@ export class DuckDbLoad implements Load {
       );
     }
     await this.followSchema(schema);
-    this.closeAppender();
     const conn = this.conn;
+    try {
+      await this.staging.load(conn, STAGE_REF, SEQ);
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `loading the staged rows of ${this.request.streamKey}`, {
+        path: this.db.path,
+      });
+    }
     const cursorType =
       schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
     const history = request.history
@@ -257,7 +260,7 @@ export class DuckDbLoad implements Load {
       { table: schema.table, mode: request.mode, ...counts, ...(history ? { historyRows } : {}) },
       'window committed',
     );
-    this.finish();
+    await this.finish();
     return counts;
   }
 
@@ -316,7 +319,7 @@ export class DuckDbLoad implements Load {
   }
 
   async abort(): Promise<void> {
-    this.finish();
+    await this.finish();
   }
 
   /**
@@ -532,7 +535,6 @@ export class DuckDbLoad implements Load {
     }
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length === 0) return;
-    this.closeAppender(); // an appender is bound to the table's columns at creation
     for (const c of added) {
       const sql = `ALTER TABLE ${STAGE_REF} ADD COLUMN ${quoteIdent(c.name)} VARCHAR`;
       try {
@@ -547,18 +549,6 @@ export class DuckDbLoad implements Load {
     }
   }
 
-  private closeAppender(): void {
-    const a = this.appender;
-    this.appender = undefined;
-    if (!a) return;
-    try {
-      a.closeSync(); // flushes what is buffered
-    } catch (err) {
-      this.broken = err;
-      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
-    }
-  }
-
   private assertUsable(): void {
     if (this.done)
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
@@ -568,16 +558,13 @@ export class DuckDbLoad implements Load {
       });
   }
 
-  /** Drops the staging table with its connection (TEMP tables live and die with it), once. */
-  private finish(): void {
+  /** Drops the staging table with its connection (TEMP tables live and die with it) and the files, once. */
+  private async finish(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    try {
-      this.appender?.closeSync();
-    } catch {
-      // staged rows are being discarded anyway
-    }
-    this.appender = undefined;
     disconnect(this.db, this.conn);
+    await this.staging
+      .discard()
+      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not remove staging files'));
   }
 }
