@@ -110,7 +110,7 @@ export const CORPUS_CASES: CorpusCase[] = [
     // A merge stream cannot tell which value is the key once the field count is off (a comma in
     // an unquoted field shifts every column), so it refuses the window naming the line.
     name: 'a row with an extra field: a clear error naming its line',
-    file: 'scarf-events/extra-field-row-kept-with-raw-text-in-extra.csv',
+    file: 'scarf-events/extra-field-row-in-a-merge-stream-fails-naming-its-line.csv',
     connector: 'scarf',
     contentType: CSV,
     records: 4,
@@ -119,7 +119,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'a row with missing fields: a clear error naming its line',
-    file: 'scarf-events/missing-field-row-kept-with-raw-text-in-extra.csv',
+    file: 'scarf-events/missing-field-row-in-a-merge-stream-fails-naming-its-line.csv',
     connector: 'scarf',
     contentType: CSV,
     records: 4,
@@ -274,7 +274,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'HTML error page with 200 and text/html: a clear error',
-    file: 'scarf-events/html-error-page-served-as-text-html-with-200-fails-clearly.html',
+    file: 'scarf-events/html-error-page-served-as-text-html-with-200-fails-clearly.html.body',
     connector: 'scarf',
     contentType: 'text/html; charset=utf-8',
     records: 0,
@@ -296,7 +296,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   // ── Replicated instance events JSON ──
   {
     name: 'integers beyond 2^53 and 20-digit decimals: exact, as text and as numbers',
-    file: 'replicated-events/integers-beyond-2-pow-53-and-20-digit-decimals-stay-exact.json',
+    file: 'replicated-events/integers-beyond-2-pow-53-and-20-digit-decimals-stay-exact.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 6,
@@ -334,7 +334,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'JSON empty body: loads nothing',
-    file: 'replicated-events/empty-body-loads-nothing.json',
+    file: 'replicated-events/empty-body-loads-nothing.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 0,
@@ -342,7 +342,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'JSON empty array: loads nothing',
-    file: 'replicated-events/empty-array-loads-nothing.json',
+    file: 'replicated-events/empty-array-loads-nothing.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 0,
@@ -350,7 +350,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'HTML error page with 200 and application/json: a clear error',
-    file: 'replicated-events/html-error-page-served-as-json-with-200-fails-clearly.json',
+    file: 'replicated-events/html-error-page-served-as-json-with-200-fails-clearly.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 0,
@@ -359,7 +359,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'JSON cut midway: a clear error naming where',
-    file: 'replicated-events/json-cut-midway-fails-clearly.json',
+    file: 'replicated-events/json-cut-midway-fails-clearly.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 2,
@@ -368,7 +368,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   },
   {
     name: 'SQL injection in JSON keys and values: quoted columns, values as text',
-    file: 'replicated-events/sql-injection-in-keys-and-values-is-stored-as-text.json',
+    file: 'replicated-events/sql-injection-in-keys-and-values-is-stored-as-text.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 1,
@@ -391,7 +391,7 @@ export const CORPUS_CASES: CorpusCase[] = [
   // ── Replicated customer instances JSON ──
   {
     name: 'SQL injection in dynamic keys of a snapshot: quoted columns',
-    file: 'replicated-instances/sql-injection-key-becomes-a-quoted-column.json',
+    file: 'replicated-instances/sql-injection-key-becomes-a-quoted-column.json.body',
     connector: 'replicated-instances',
     contentType: JSON_TYPE,
     records: 2,
