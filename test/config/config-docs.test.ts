@@ -4,7 +4,7 @@
  * loader accepts — found by walking the zod schema itself — must have a row, so a generator bug
  * cannot silently drop keys from the reference.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { configSchema } from '../../src/config/schema.js';
@@ -92,14 +92,16 @@ describe('docs/config.md', () => {
 describe('docs/commands.md', () => {
   it('names-every-command-and-flag-the-cli-defines', async () => {
     const docs = await readFile(new URL('../../docs/commands.md', import.meta.url), 'utf8');
-    const sources = await Promise.all(
-      ['src/cli.ts', 'src/commands/backfill-cli.ts', 'src/commands/runs.ts'].map((f) =>
-        readFile(new URL(`../../${f}`, import.meta.url), 'utf8'),
-      ),
-    );
+    // every file that defines commands: cli.ts and the register*/define* helpers in src/commands
+    const dir = new URL('../../src/commands/', import.meta.url);
+    const files = [
+      new URL('../../src/cli.ts', import.meta.url),
+      ...(await readdir(dir)).filter((f) => f.endsWith('.ts')).map((f) => new URL(f, dir)),
+    ];
+    const sources = await Promise.all(files.map((f) => readFile(f, 'utf8')));
     const text = sources.join('\n');
     const commands = [...text.matchAll(/\.command\('([a-z-]+)/g)].map((m) => m[1] as string);
-    const flags = [...text.matchAll(/\.(?:option|requiredOption)\('(?:-[a-z], )?(--[a-z-]+)/g)].map(
+    const flags = [...text.matchAll(/\.(?:option|requiredOption)\(\s*'(?:-[a-z], )?(--[a-z-]+)/g)].map(
       (m) => m[1] as string,
     );
     expect(commands).toEqual(
