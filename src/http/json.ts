@@ -6,8 +6,14 @@
  * if numbers went through JSON.parse as doubles, ids and amounts would change silently. NUL
  * characters are removed from string values. A line/element that is not a JSON object, or
  * broken JSON, throws DataError naming the line (NDJSON) or element number (array).
- * `readJsonArray` streams a top-level array, or the first array-valued member of a top-level
- * object (`{"events": [...]}`); a second array-valued member is a DataError (ambiguous).
+ * `readJsonArray` streams a top-level array, or the records member of a top-level object:
+ *  - with `wrapper` (the contract's member name, e.g. `events`): exactly that member, whatever other
+ *    members (arrays included) come before or after it (`{"tags":[…],"events":[…]}`). A body without
+ *    it, or where it is not an array or appears twice, is a DataError naming the member and the
+ *    members seen. Without this, the first array of such a body (`tags`) would be read as records.
+ *  - without `wrapper`: the first array-valued member (`{"events": [...]}`); a second array-valued
+ *    member is a DataError (ambiguous: we cannot tell which holds the records).
+ * A bare top-level array is read either way (the docs leave both shapes open).
  */
 import { DataError } from '../core/errors.js';
 import type { RecordBatch } from '../core/contracts.js';
@@ -15,6 +21,11 @@ import type { RecordBatch } from '../core/contracts.js';
 export interface ReadJsonOptions {
   batchRows: number;
   stream?: string;
+  /**
+   * readJsonArray: the member of a top-level object holding the records (the contract's `wrapper`).
+   * Absent: the first array-valued member.
+   */
+  wrapper?: string;
 }
 
 const TOKEN = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
@@ -119,6 +130,9 @@ export async function* readNdjson(
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
+/** Names of members a "no such member" error lists (more would flood the message). */
+const MAX_MEMBERS_SHOWN = 20;
+
 export async function* readJsonArray(
   body: AsyncIterable<Uint8Array>,
   options: ReadJsonOptions,
@@ -127,6 +141,7 @@ export async function* readJsonArray(
   const fail = (msg: string): never => {
     throw new DataError(`${where}${msg}`, { stream: options.stream });
   };
+  const wrapper = options.wrapper;
   const batcher = new Batcher(Math.max(1, options.batchRows), where, options.stream);
   let top: number | undefined; // 0x5b '[' or 0x7b '{'
   let depth = 0;
@@ -138,6 +153,14 @@ export async function* readJsonArray(
   let inElement = false;
   let afterElement = false; // an element ended; only ',' or ']' may follow
   let count = 0;
+  // Member names of the top-level object, tracked only when a wrapper is named.
+  let expectKey = false; // the next string at depth 1 is a member name
+  let inKey = false;
+  let keyStart = -1;
+  let keyParts: Buffer[] = [];
+  let member: string | undefined; // the member whose value comes next (or is being read)
+  let valueNext = false; // a ':' at depth 1 was seen: the next token starts member's value
+  const members: string[] = [];
 
   const finish = (buf: Buffer, end: number): RecordBatch | undefined => {
     parts.push(buf.subarray(elemStart, end));
@@ -148,15 +171,32 @@ export async function* readJsonArray(
     return batcher.add(parseOrFail(text, where, 'element', count, options.stream), count, 'element');
   };
 
+  const endKey = (buf: Buffer, end: number): void => {
+    keyParts.push(buf.subarray(keyStart, end));
+    const text = Buffer.concat(keyParts).toString('utf8');
+    keyParts = [];
+    inKey = false;
+    try {
+      member = JSON.parse(text) as string;
+    } catch {
+      fail(`invalid JSON: a member name of the top-level object is not a valid string`);
+    }
+    if (members.length < MAX_MEMBERS_SHOWN) members.push(member as string);
+  };
+
   for await (const chunk of body) {
     const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     elemStart = inElement ? 0 : -1;
+    keyStart = inKey ? 0 : -1;
     for (let i = 0; i < buf.length; i++) {
       const c = buf[i]!;
       if (inString) {
         if (escaped) escaped = false;
         else if (c === 0x5c) escaped = true;
-        else if (c === 0x22) inString = false;
+        else if (c === 0x22) {
+          inString = false;
+          if (inKey) endKey(buf, i + 1);
+        }
         continue;
       }
       if (WS.has(c)) continue;
@@ -164,18 +204,39 @@ export async function* readJsonArray(
         if (c !== 0x5b && c !== 0x7b) fail('expected a JSON array or an object holding one');
         top = c;
       }
+      if (valueNext) {
+        valueNext = false;
+        if (wrapper !== undefined && member === wrapper && c !== 0x5b) {
+          fail(`member '${wrapper}' of the top-level object is not an array of records`);
+        }
+      }
       if (depth === arrayDepth && !inElement && c !== 0x2c && c !== 0x5d) {
         if (afterElement) fail(`invalid JSON: missing comma before element ${count + 1}`);
         inElement = true;
         elemStart = i;
       }
       let out: RecordBatch | undefined;
-      if (c === 0x22) inString = true;
-      else if (c === 0x5b || c === 0x7b) {
+      if (c === 0x22) {
+        inString = true;
+        if (expectKey && depth === 1) {
+          expectKey = false;
+          inKey = true;
+          keyStart = i;
+        }
+      } else if (c === 0x5b || c === 0x7b) {
         depth++;
-        const isTarget = c === 0x5b && ((top === 0x5b && depth === 1) || (top === 0x7b && depth === 2));
-        if (isTarget && arrayDepth === -2)
-          fail('the top-level object holds more than one array; cannot tell which holds the records');
+        if (wrapper !== undefined && top === 0x7b && depth === 1) expectKey = true;
+        const isTarget =
+          c === 0x5b &&
+          ((top === 0x5b && depth === 1) ||
+            (top === 0x7b && depth === 2 && (wrapper === undefined || member === wrapper)));
+        if (isTarget && arrayDepth === -2) {
+          fail(
+            wrapper === undefined
+              ? 'the top-level object holds more than one array; cannot tell which holds the records'
+              : `the top-level object holds member '${wrapper}' twice; cannot tell which holds the records`,
+          );
+        }
         if (isTarget && arrayDepth === -1) arrayDepth = depth;
       } else if (c === 0x5d || c === 0x7d) {
         if (depth === arrayDepth) {
@@ -192,14 +253,24 @@ export async function* readJsonArray(
         if (inElement) out = finish(buf, i);
         else if (!afterElement) fail(`invalid JSON: unexpected comma after element ${count}`);
         afterElement = false;
+      } else if (wrapper !== undefined && top === 0x7b && depth === 1) {
+        if (c === 0x2c) expectKey = true;
+        else if (c === 0x3a) valueNext = true;
       }
       if (out !== undefined) yield out;
     }
     if (inElement) parts.push(Buffer.from(buf.subarray(elemStart)));
+    if (inKey) keyParts.push(Buffer.from(buf.subarray(keyStart)));
   }
   if (top === undefined) return;
   if (depth !== 0 || inString) fail(`the JSON body ends early (after ${count} complete elements)`);
-  if (arrayDepth === -1) fail('expected a JSON array or an object holding one; found no array');
+  if (arrayDepth === -1) {
+    if (wrapper !== undefined && top === 0x7b) {
+      const seen = members.length === 0 ? 'none' : members.map((m) => `'${m}'`).join(', ');
+      fail(`the top-level object has no member '${wrapper}' holding the records (members: ${seen})`);
+    }
+    fail('expected a JSON array or an object holding one; found no array');
+  }
   const rest = batcher.flush();
   if (rest !== undefined) yield rest;
 }
