@@ -17,7 +17,7 @@ import YAML from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { errorMapWithKnownKeys, formatIssues, formatPath } from './issues.js';
 import { interpolate, type Env } from './interpolate.js';
-import { configSchema, type ParsedConfig } from './schema.js';
+import { configSchema, type MetricsSettings, type ParsedConfig } from './schema.js';
 
 /** Readonly all the way down (the runtime object is frozen to match). */
 export type DeepReadonly<T> = T extends (infer U)[]
@@ -46,6 +46,8 @@ export interface Config {
   readonly destination: DestinationConfig;
   readonly sync: SyncConfig;
   readonly sources: ReadonlyArray<SourceConfig>;
+  /** Where each run publishes Prometheus metrics; absent: none. */
+  readonly metrics?: DeepReadonly<MetricsSettings>;
 }
 
 /** The settings a source's streams run with: the source's own override, else `sync`. */
@@ -117,6 +119,7 @@ function resolve(parsed: ParsedConfig): Config {
       lookback_days: source.lookback_days ?? sync.lookback_days,
       max_requests_per_run: source.max_requests_per_run ?? sync.max_requests_per_run,
     })),
+    ...(parsed.metrics ? { metrics: parsed.metrics } : {}),
   };
 }
 
