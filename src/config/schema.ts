@@ -185,7 +185,22 @@ export const configSchema = z
       .optional()
       .describe('Optional Prometheus metrics of each run: a textfile, a Pushgateway, or both.'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // a union member cannot carry its own refinement, so the cross-key rule lives here
+    const d = config.destination;
+    if (d.type !== 'snowflake') return;
+    const set = SNOWFLAKE_CREDENTIALS.filter((k) => d[k] !== undefined);
+    if (set.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['destination', set[1] ?? 'password'],
+        message: `set exactly one of ${SNOWFLAKE_CREDENTIALS.join(', ')} (${set.length === 0 ? 'none is set' : `${set.join(' and ')} are set`})`,
+      });
+    }
+  });
+
+const SNOWFLAKE_CREDENTIALS = ['private_key_path', 'private_key', 'password'] as const;
 
 /** The validated file, before source names and per-source settings are resolved (see load.ts). */
 export type ParsedConfig = z.output<typeof configSchema>;

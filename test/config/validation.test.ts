@@ -57,6 +57,16 @@ describe('config validation', () => {
     ]);
   });
 
+  it('snowflake-needs-exactly-one-credential', () => {
+    const sf = 'destination: { type: snowflake, account: a, user: u, database: d';
+    expect(configErrorOf(`${sf} }\n${SCARF}`).issues).toEqual([
+      'destination.password: set exactly one of private_key_path, private_key, password (none is set)',
+    ]);
+    expect(configErrorOf(`${sf}, private_key: k, password: p }\n${SCARF}`).issues).toEqual([
+      'destination.password: set exactly one of private_key_path, private_key, password (private_key and password are set)',
+    ]);
+  });
+
   it('lists-the-known-source-types-for-an-unknown-one', () => {
     const err = configErrorOf('destination: {type: duckdb}\nsources:\n  - type: scarff\n    owner: a\n');
     expect(err.issues).toEqual(['sources[0].type: must be one of: scarf, replicated, marketplace']);
