@@ -1,9 +1,9 @@
 /**
  * The `destination: {type: snowflake}` section. Secrets (private key, password) come from the
  * environment through ${VAR} or from a file path: never inline in the config file. Exactly one
- * of `private_key_path`, `private_key` and `password` must be set; the destination checks that
- * when it is created (a ConfigError naming the keys), since the destination union needs plain
- * objects here.
+ * of `private_key_path`, `private_key` and `password` must be set: checked by the refinement of the
+ * whole config (src/config/schema.ts), since a union member cannot carry one, and again by the
+ * destination when it is created.
  */
 import { z } from 'zod';
 import { DEFAULTS } from '../core/defaults.js';
