@@ -1,6 +1,7 @@
 /**
  * First-load benchmark: `npm run bench -- [--rows 1000000] [--days 10] [--dest postgres|duckdb|both]
- * [--repeat 2] [--profile DIR] [--no-append]`. --profile adds one sync into the first --dest (not in
+ * [--repeat 2] [--profile DIR] [--no-append] [--check]`. --check exits 1 when a run misses a target
+ * of bench/targets.ts (the `bench:check` script). --profile adds one sync into the first --dest (not in
  * the table) under `node --cpu-prof` (and bench/trace-pg.ts for Postgres), summarised into DIR/summary.md.
  *
  * Pre-renders the Scarf simulator's rows to per-day CSV files, serves them on 127.0.0.1 with the
@@ -20,6 +21,7 @@ import { summariseProfile } from './profile-summary.js';
 import { appendSection, machine, table, type Measurement } from './report.js';
 import { serveDayFiles } from './serve-files.js';
 import { runSyncChild } from './sync-child.js';
+import { missedTargets } from './targets.js';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '2' },
     profile: { type: 'string' },
     'no-append': { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
   },
 });
 const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -153,3 +156,10 @@ try {
 }
 process.stdout.write(`${machineText}\n\n${table(results)}\n`);
 if (!values['no-append']) appendSection(join(process.cwd(), 'BENCHMARKS.md'), command, machineText, results);
+if (values.check) {
+  const missed = missedTargets(results);
+  process.stdout.write(
+    missed.length === 0 ? 'every target met\n' : `targets missed:\n- ${missed.join('\n- ')}\n`,
+  );
+  if (missed.length > 0) process.exitCode = 1;
+}
