@@ -3,10 +3,14 @@
  * is documented, so the contract is OUR design (README "HTTP contract"), with base URL and path
  * configurable: one stream per dataset, one request per window,
  *   GET {base_url}{export_path}?dataset=<name>&start_date=D1&end_date=D2&format=csv|json
- * with INCLUSIVE dates: the half-open window [from, to) is asked as from's day .. the day before
- * `to` (asking `to` itself would read a day twice, which doubles rows in replace_window streams).
+ * with INCLUSIVE dates (the contract's `endInclusive`, connectors/marketplace/contract.ts, read at
+ * request time like the simulator reads it): the half-open window [from, to) is asked as from's
+ * day .. the day before `to` (asking `to` itself would read a day twice, which doubles rows in
+ * replace_window streams). A JSON object body is read at the contract's `wrapper` member.
  * Windows reaching before the 24-month retention edge are clamped to it (one warning per stream
- * and run): the source has deleted that data and refuses (400) ranges starting earlier.
+ * and run): the source has deleted that data and refuses (400) ranges starting earlier. The edge
+ * is computed with the engine's clock (`options.now`, passed by src/engine/sources.ts), the one
+ * the engine clamps its windows with: on two clocks a window the engine kept could be skipped here.
  * Exports over the source's limit answer 202 and go through export-job.ts.
  */
 import type {
@@ -15,14 +19,17 @@ import type {
   ReadContext,
   RecordBatch,
   Source,
+  StreamContract,
   StreamDefinition,
   Window,
 } from '../../src/core/contracts.js';
+import { asSourceContract } from '../../src/contract/types.js';
 import { errorMessage, SourceError } from '../../src/core/errors.js';
 import { addDays, isoDate, startOfUtcDay } from '../../src/core/time.js';
 import { readCsv } from '../../src/http/csv.js';
 import { readJsonArray } from '../../src/http/json.js';
 import { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
+import { MARKETPLACE_CONTRACTS } from './contract.js';
 import { DATASETS, type DatasetSpec } from './dictionary.js';
 import { MARKETPLACE_ERROR_STATUSES, marketplaceError } from './errors.js';
 import { awaitJob, readJson, ticketOf } from './export-job.js';
@@ -31,25 +38,49 @@ import { retentionEdge } from './retention.js';
 
 export { marketplaceSourceSchema, type MarketplaceSourceConfig } from './config.js';
 
+/**
+ * Whether end_date includes its day, as `contract` says (default: the install_events contract;
+ * every dataset's contract carries the same point, contract.ts `contractOf`).
+ */
+export function endInclusiveOf(
+  contract: StreamContract | undefined = MARKETPLACE_CONTRACTS.install_events,
+): boolean {
+  return contract?.endInclusive?.value ?? true;
+}
+
+/** The end_date to send for an inclusive last day: the day itself, or the day after when exclusive. */
+function endDate(lastDay: Date, endInclusive: boolean): string {
+  return isoDate(endInclusive ? lastDay : addDays(lastDay, 1));
+}
+
 export interface ExportRange {
-  /** Inclusive dates to ask for; null when the whole window is past the retention edge. */
+  /**
+   * `start_date`/`end_date` to send (start inclusive; end as the contract's `endInclusive` says);
+   * null when the whole window is past the retention edge.
+   */
   request: { start: string; end: string } | null;
   /** Inclusive days of the window the source no longer holds. */
   lost?: { from: string; to: string };
 }
 
-/** Inclusive dates of a half-open window, its start clamped to the retention `edge`. */
-export function exportRange(window: Window, edge: Date): ExportRange {
+/**
+ * The dates to ask for a half-open window, its start clamped to the retention `edge`, its end date
+ * under the end-date semantics `endInclusive` (default: the contract's point, read at call time).
+ */
+export function exportRange(window: Window, edge: Date, endInclusive = endInclusiveOf()): ExportRange {
   const from = startOfUtcDay(window.from);
   const lastDay = startOfUtcDay(new Date(Math.max(window.to.getTime() - 1, from.getTime())));
-  const end = isoDate(lastDay);
+  const end = endDate(lastDay, endInclusive);
   if (from >= edge) return { request: { start: isoDate(from), end } };
   const lost = { from: isoDate(from), to: isoDate(lastDay < edge ? lastDay : addDays(edge, -1)) };
   return { request: lastDay < edge ? null : { start: isoDate(edge), end }, lost };
 }
 
 export interface MarketplaceOptions {
-  /** Clock for the retention edge (default: the real clock). */
+  /**
+   * The clock of the retention edge, of `check`'s "today" and of files mode: the engine's (run.ts
+   * `now`, through src/engine/sources.ts). Default: the real clock.
+   */
   now?: () => Date;
 }
 
@@ -112,7 +143,7 @@ export function createMarketplaceSource(
 
   function stream(spec: DatasetSpec): StreamDefinition {
     let warned = false;
-    return {
+    const definition: StreamDefinition = {
       name: spec.name,
       primaryKey: spec.key,
       cursorField: spec.cursor,
@@ -120,10 +151,12 @@ export function createMarketplaceSource(
       writeMode: spec.writeMode,
       columns: spec.columns,
       dynamicColumns: true,
+      // what the requests and the reader follow (`endInclusive`, `wrapper`); sources.ts keeps it
+      contract: MARKETPLACE_CONTRACTS[spec.name],
       earliestAvailable: retentionEdge,
       async *read(window: Window, ctx: ReadContext): AsyncIterable<RecordBatch> {
         const edge = retentionEdge(now());
-        const { request: range, lost } = exportRange(window, edge);
+        const { request: range, lost } = exportRange(window, edge, endInclusiveOf(definition.contract));
         if (lost && !warned) {
           warned = true;
           ctx.log.warn(
@@ -136,8 +169,12 @@ export function createMarketplaceSource(
         const type = response.headers.get('content-type') ?? '';
         const csv = /csv/i.test(type) || (config.format === 'csv' && !/json/i.test(type));
         const opts = { batchRows: ctx.batchRows, stream: spec.name };
+        const wrapper = definition.contract
+          ? asSourceContract(definition.contract).wrapper?.value
+          : undefined;
+        const json = () => readJsonArray(response.body, wrapper === undefined ? opts : { ...opts, wrapper });
         let rows = 0;
-        for await (const batch of csv ? readCsv(response.body, opts) : readJsonArray(response.body, opts)) {
+        for await (const batch of csv ? readCsv(response.body, opts) : json()) {
           rows += batch.records.length;
           yield batch;
         }
@@ -148,7 +185,7 @@ export function createMarketplaceSource(
       },
       describe(window: Window): string {
         const edge = retentionEdge(now());
-        const { request: range, lost } = exportRange(window, edge);
+        const { request: range, lost } = exportRange(window, edge, endInclusiveOf(definition.contract));
         if (!range) {
           return `nothing: ${isoDate(window.from)}..${isoDate(addDays(window.to, -1))} is past the 24-month retention (deleted at the source; earliest ${isoDate(edge)}; ×0 requests)`;
         }
@@ -158,6 +195,7 @@ export function createMarketplaceSource(
           : get;
       },
     };
+    return definition;
   }
 
   const visible = DATASETS.filter((d) => config.role === 'admin' || d.access !== 'admin');
@@ -176,9 +214,10 @@ export function createMarketplaceSource(
     /** Today's install events: proves the URL, the path and the token; reads at most 4 KiB. */
     async check(ctx: ReadContext): Promise<CheckVerdict> {
       const target = `marketplace (${config.role})`;
-      const today = isoDate(now());
+      const today = startOfUtcDay(now());
       try {
-        const response = await exportBody('install_events', today, today, ctx);
+        const end = endDate(today, endInclusiveOf(MARKETPLACE_CONTRACTS.install_events));
+        const response = await exportBody('install_events', isoDate(today), end, ctx);
         let size = 0;
         for await (const chunk of response.body) {
           size += chunk.byteLength;
@@ -199,5 +238,6 @@ export function createMarketplaceSource(
 export const marketplaceConnector = {
   type: 'marketplace',
   configSchema: marketplaceSourceSchema,
-  create: (config: MarketplaceSourceConfig) => createMarketplaceSource(config),
+  create: (config: MarketplaceSourceConfig, options?: MarketplaceOptions) =>
+    createMarketplaceSource(config, options),
 } as const;

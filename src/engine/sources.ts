@@ -15,9 +15,20 @@ import { MARKETPLACE_CONTRACTS } from '../../connectors/marketplace/contract.js'
 import type { ContractMap } from '../contract/types.js';
 import { tolerate } from '../contract/tolerance.js';
 
+/** What the engine hands every connector besides its config. */
+export interface SourceOptions {
+  /**
+   * The engine's clock (run.ts / backfill `now`). A connector whose requests depend on "today"
+   * (the marketplace retention edge) must use it: the engine clamps and plans windows with this
+   * clock, and a connector on the real clock would disagree with it (skip or refuse windows the
+   * engine kept). Absent: each connector uses the real clock.
+   */
+  now?: () => Date;
+}
+
 export interface ConnectorModule<C = never> {
   type: string;
-  create(config: C): Source;
+  create(config: C, options?: SourceOptions): Source;
 }
 
 /** Every connector exportsync knows. A new connector adds one line here and one in src/config/sources.ts. */
@@ -39,13 +50,13 @@ const CONTRACTS: Record<string, ContractMap> = {
  * set itself is kept) and reading through the contract tolerance (src/contract/tolerance.ts).
  * `overrides` replace config keys (check --contract builds probe sources with its own window_days);
  * `tolerant: false` leaves the batches as the connector reads them (check --contract reports the
- * alternatives the tolerance would hide).
+ * alternatives the tolerance would hide); `now` is the engine's clock, handed to the connector.
  */
 export function createSource(
   sourceConfig: Config['sources'][number],
   index: number,
   overrides: Record<string, unknown> = {},
-  options: { tolerant?: boolean } = {},
+  options: { tolerant?: boolean } & SourceOptions = {},
 ): Source {
   const connector = CONNECTORS[sourceConfig.type];
   if (!connector) {
@@ -53,7 +64,10 @@ export function createSource(
       `sources[${index}].type: unknown connector '${sourceConfig.type}' (known: ${Object.keys(CONNECTORS).join(', ')})`,
     );
   }
-  const source = connector.create({ ...sourceConfig, ...overrides } as never);
+  const source = connector.create(
+    { ...sourceConfig, ...overrides } as never,
+    options.now ? { now: options.now } : {},
+  );
   const contracts = CONTRACTS[sourceConfig.type] ?? {};
   for (const stream of source.streams) {
     stream.contract ??= contracts[stream.name];
@@ -71,13 +85,18 @@ export interface SelectedStream {
 
 /**
  * The streams a run covers: each source's configured `streams` (default all), narrowed by
- * `only` (`source.stream` or a bare stream name) from the command line.
+ * `only` (`source.stream` or a bare stream name) from the command line. `options.now` is the
+ * engine's clock, handed to every connector (see SourceOptions).
  */
-export function selectStreams(config: Config, only?: string[]): SelectedStream[] {
+export function selectStreams(
+  config: Config,
+  only?: string[],
+  options: SourceOptions = {},
+): SelectedStream[] {
   const selected: SelectedStream[] = [];
   const matched = new Set<string>();
   config.sources.forEach((sourceConfig, index) => {
-    const source = createSource(sourceConfig, index);
+    const source = createSource(sourceConfig, index, {}, options.now ? { now: options.now } : {});
     const available = new Map(source.streams.map((s) => [s.name, s]));
     const wanted = sourceConfig.streams ?? [...available.keys()];
     wanted.forEach((name, j) => {
