@@ -64,7 +64,7 @@ export async function runSync(options: RunOptions): Promise<RunSummary> {
   const startedAt = now();
   const runId = `${startedAt.toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`;
   const log = options.log.child({ run: runId });
-  const selected = selectStreams(config, options.streams);
+  const selected = selectStreams(config, options.streams, { now }); // connectors on the engine clock
   for (const source of new Set(selected.map((s) => s.source))) {
     for (const notice of source.notices ?? []) log.warn({ source: source.name }, notice);
   }
