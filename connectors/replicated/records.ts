@@ -44,7 +44,10 @@ interface EventPlan {
   /**
    * Dictionary fields the output carries: those the input has (and field_value_numeric with
    * field_value). A field the source stopped sending stays absent, so the contract's drift check
-   * reports it missing instead of seeing an empty column.
+   * reports it missing instead of seeing an empty column. Plans are per input header, so a field
+   * absent from one batch and present in a later one is in that later batch's fields and lands in
+   * its column (test/connectors/replicated/fields-across-pages.test.ts); if the plan of the first
+   * batch were reused for later ones, such a field would be dropped.
    */
   keep: number[];
   /** Input indexes of other fields, appended after the dictionary fields in this order. */
