@@ -13,6 +13,8 @@ export interface Measurement {
   runSeconds: number;
   limitSeconds: number;
   peakRssMb: number;
+  /** User + system CPU seconds of the sync process (less sensitive to a loaded machine than wall time). */
+  cpuSeconds?: number;
 }
 
 const sh = (cmd: string): string => execSync(cmd, { encoding: 'utf8' }).trim();
@@ -41,6 +43,7 @@ export function table(ms: Measurement[]): string {
     'limit rows/s',
     'ratio',
     'peak RSS MB',
+    'sync CPU s',
   ];
   const body = ms.map((m) => [
     m.dest,
@@ -52,6 +55,7 @@ export function table(ms: Measurement[]): string {
     fmt(m.rows / m.limitSeconds),
     (m.limitSeconds / m.wallSeconds).toFixed(2),
     m.peakRssMb.toFixed(0),
+    m.cpuSeconds === undefined ? '' : m.cpuSeconds.toFixed(1),
   ]);
   const line = (r: string[]): string => `| ${r.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...body.map(line)].join('\n');
@@ -75,7 +79,8 @@ export function appendSection(file: string, command: string, machineText: string
     'seconds = the whole `exportsync run` child process, start-up included ("run" = the run as the CLI reports it);',
     'rows/s = rows / seconds; limit = raw load of the same CSV (Postgres `psql \\copy` into an unindexed',
     'table with the same columns, DuckDB `CREATE TABLE AS SELECT * FROM read_csv`); ratio = limit s / seconds',
-    '(1.0 = as fast as the raw load); peak RSS = `/usr/bin/time -v` max RSS of the sync process.',
+    '(1.0 = as fast as the raw load); peak RSS = `/usr/bin/time -v` max RSS of the sync process;',
+    'sync CPU s = its user + system CPU time (Node and the DuckDB threads; not the Postgres server).',
     '',
     table(ms),
     '',

@@ -22,6 +22,8 @@ export interface SyncResult {
   runSeconds: number;
   rowsRead: number;
   peakRssMb: number;
+  /** User + system CPU seconds of the child. */
+  cpuSeconds: number;
   stdout: string;
 }
 
@@ -99,6 +101,9 @@ export async function runSyncChild(o: SyncOptions): Promise<SyncResult> {
     runSeconds: Number(run[1]),
     rowsRead: Number((rows[1] as string).replace(/,/g, '')),
     peakRssMb: Number(rss[1]) / 1024,
+    cpuSeconds:
+      Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) +
+      Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN),
     stdout,
   };
 }
