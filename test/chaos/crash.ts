@@ -106,6 +106,7 @@ export async function crashSuite(o: CrashOptions): Promise<SuiteReport> {
           const phases: KillPhase[] = ['startup', 'fetch', 'staging', 'commit', 'after-commit'];
           if (watcher && (await tableExists(t, 'scarf_events')))
             phases.push('merge', 'state', 'merge', 'state');
+          if (report.violations.length > 10) throw new Error('stopping: more than 10 broken guarantees');
           const phase = random.pick(phases);
           const outcome = await killOnce({ phase, config, sim, t, random, eventsPerDay, watcher });
           if (!outcome.killed) {
