@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { sourceCommonFields } from '../../src/config/source-common.js';
-import { filesLocationFields } from '../../src/files/config.js';
+import {
+  FILES_BLOCK_DESCRIPTION,
+  codeList,
+  filesLocationDescribedFields,
+  sourceCommonFields,
+} from '../../src/config/source-common.js';
 
 /** Every stream the Scarf connector has, in the order `Source.streams` lists them. */
 export const SCARF_STREAMS = [
@@ -65,26 +69,63 @@ export const scarfSourceSchema = z
     streams: z
       .array(z.string().min(1))
       .min(1)
-      .default([...SCARF_DEFAULT_STREAMS]),
+      .default([...SCARF_DEFAULT_STREAMS])
+      .describe(
+        `Streams to sync, each into \`<name>_<stream>\`: ${codeList(SCARF_STREAMS)}. ` +
+          'Default: `[events]` only, since Scarf bills every API call in "runs"; the others are opt-in. ' +
+          `With \`mode: files\` only ${codeList(SCARF_FILE_STREAMS)} (what the scheduled exports carry). ` +
+          'An unknown name is a config error listing the streams.',
+      ),
+    window_days: sourceCommonFields.window_days.describe(
+      'UTC days per API request (inclusive `start_date`..`end_date`) of `events`, `pixel_events`, `aggregates` ' +
+        'and `company_events`. Default 1, the safest: more days mean fewer billed requests, but Scarf refuses ' +
+        'ranges it finds too long (`range-too-long`; 31 days assumed). `company_rollup` is one snapshot per run; ' +
+        "files mode uses each export's own days.",
+    ),
     /**
      * `api` (default): the export API. `files`: Scarf's daily scheduled exports in a bucket or
      * folder (`files.url`), into the same tables; no API calls (docs/files.md).
      */
-    mode: z.enum(['api', 'files']).default('api'),
+    mode: z
+      .enum(['api', 'files'])
+      .default('api')
+      .describe(
+        '`api`: read the Scarf export API (needs `owner` and `token`). `files`: load the daily scheduled exports ' +
+          'Scarf writes to your bucket or folder (`files.url`) into the same tables, with no API call and no token ' +
+          '(docs/files.md).',
+      ),
     /** Files mode: where the scheduled exports land. */
-    files: z.object(filesLocationFields).strict().optional(),
+    files: z.object(filesLocationDescribedFields).strict().optional().describe(FILES_BLOCK_DESCRIPTION),
     /** Scarf user or organisation name (`{owner}` in the API paths). Required in api mode. */
-    owner: apiOnly(z.string().min(1)),
+    owner: apiOnly(z.string().min(1)).describe(
+      'Required with `mode: api`; unused in files mode. The Scarf user or organisation whose packages and ' +
+        'pixels are exported (`{owner}` in the API paths).',
+    ),
     /** API token; write `${SCARF_API_TOKEN}` so it comes from the environment. Required in api mode. */
-    token: apiOnly(z.string().min(1)),
+    token: apiOnly(z.string().min(1)).describe(
+      'Required with `mode: api`; unused in files mode. Scarf API token (https://app.scarf.sh/account); write ' +
+        '`${SCARF_API_TOKEN}` so it comes from the environment. Sent as `Authorization: Bearer <token>`; raw ' +
+        'event exports need a paid Scarf plan.',
+    ),
     /** API origin; point it at a proxy or the simulator. */
-    base_url: z.url().default('https://api.scarf.sh'),
+    base_url: z
+      .url()
+      .default('https://api.scarf.sh')
+      .describe(
+        'Base URL the API paths (`/v2/…`) are appended to; change it only for a proxy or the local simulator.',
+      ),
     /** Breakdowns the `aggregates` stream fetches (one request per breakdown per window). Default [by-total]. */
     aggregates_breakdowns: z
       .array(z.enum(SCARF_BREAKDOWNS))
       .min(1)
       .refine((list) => new Set(list).size === list.length, 'each breakdown at most once')
-      .default(['by-total']),
+      .default(['by-total'])
+      .describe(
+        'Breakdowns the `aggregates` stream fetches, each at most once: one request per breakdown per window. ' +
+          'All land in one table, told apart by its `breakdown` column (never sum across breakdowns). ' +
+          'A breakdown removed loses its rows on every day re-read afterwards; one added starts from the next day ' +
+          're-read. Used only when `streams` includes `aggregates`.',
+      ),
     /**
      * Companies whose events `company_events` reads: a list of domains (e.g. [scarf.sh]) or `all`
      * (every domain of the current company rollup, at most `max_companies`). Required with company_events.
@@ -97,9 +138,23 @@ export const scarfSourceSchema = z
           .min(1)
           .refine((list) => new Set(list).size === list.length, 'each domain at most once'),
       ])
-      .optional(),
+      .optional()
+      .describe(
+        'Companies whose events the `company_events` stream reads, one request per company per window: ' +
+          'a list of bare domains (e.g. `[scarf.sh]`; an unknown one fails its window), or `all` for the ' +
+          'domains of the current company rollup, most active first, at most `max_companies` (one more request ' +
+          'per run). Required when `streams` includes `company_events`; otherwise unused.',
+      ),
     /** With `company_domains: all`: companies read at most (a warning names the ones left out). Default 100. */
-    max_companies: z.number().int().min(1).default(DEFAULT_MAX_COMPANIES),
+    max_companies: z
+      .number()
+      .int()
+      .min(1)
+      .default(DEFAULT_MAX_COMPANIES)
+      .describe(
+        'With `company_domains: all`: the most companies read (by `total_events`, most active first); a warning ' +
+          'names the ones left out. Unused with a list of domains.',
+      ),
   })
   .strict()
   .superRefine((source, ctx) => {

@@ -5,7 +5,8 @@
  * file differs from a fresh generation: after a schema change run
  *   npx tsx src/config/write-config-docs.ts
  * A key's description is its zod `.describe()`; a key without one shows "—" (add one there, not
- * here). A per-source key named like a `sync` key defaults to that `sync` key.
+ * here). A per-source key named like a `sync` key defaults to that `sync` key. Source keys every
+ * connector declares identically are listed once, in a table of their own, before the connectors'.
  */
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -40,6 +41,8 @@ export interface KeyRow {
   key: string;
   type: string;
   required: boolean;
+  /** Required only when its optional parent object is written (e.g. `files`): the parent's key. */
+  requiredWith?: string;
   default: string;
   description: string;
 }
@@ -78,25 +81,44 @@ export function typeOf(node: JsonNode): string {
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** Leaf keys of an object node (nested objects are flattened as `a.b`). */
+/**
+ * Leaf keys of an object node (nested objects are flattened as `a.b`). A nested object with a
+ * description gets a row of its own before its keys; the keys of an optional nested object are
+ * required only with it (`requiredWith`), which the table says instead of a bare "yes".
+ */
 export function keyRows(
   node: JsonNode,
   prefix: string,
   inherit: (key: string) => string = () => '',
+  optionalParent?: string,
 ): KeyRow[] {
   const rows: KeyRow[] = [];
   const required = new Set(node.required ?? []);
   for (const [name, child] of Object.entries(node.properties ?? {})) {
     const key = `${prefix}${name}`;
     if (child.type === 'object' && child.properties) {
-      rows.push(...keyRows(child, `${key}.`));
+      const parentRequired = optionalParent === undefined && required.has(name);
+      if (child.description) {
+        rows.push({
+          key,
+          type: 'object',
+          required: parentRequired,
+          default: '',
+          description: child.description,
+        });
+      }
+      rows.push(
+        ...keyRows(child, `${key}.`, undefined, parentRequired ? undefined : (optionalParent ?? key)),
+      );
       continue;
     }
     const inherited = inherit(name);
+    const isRequired = required.has(name);
     rows.push({
       key,
       type: typeOf(child),
-      required: required.has(name),
+      required: isRequired && optionalParent === undefined,
+      ...(isRequired && optionalParent !== undefined ? { requiredWith: optionalParent } : {}),
       default: child.default !== undefined ? code(child.default) : inherited,
       description:
         child.description ??
@@ -109,18 +131,52 @@ export function keyRows(
 const kind = (prefix: string): string =>
   prefix.startsWith('sources') ? 'connector' : prefix.startsWith('destination') ? 'destination' : 'variant';
 
+function requiredCell(row: KeyRow): string {
+  if (row.required) return 'yes';
+  return row.requiredWith ? `with \`${row.requiredWith.replace(/^sources\[\]\./, '')}\`` : '';
+}
+
 function table(rows: KeyRow[]): string[] {
   return [
     '| key | type | required | default | description |',
     '|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| \`${r.key}\` | ${cell(r.type)} | ${r.required ? 'yes' : ''} | ${cell(r.default)} | ${cell(r.description)} |`,
+        `| \`${r.key}\` | ${cell(r.type)} | ${requiredCell(r)} | ${cell(r.default)} | ${cell(r.description)} |`,
     ),
   ];
 }
 
 const variantName = (node: JsonNode): string => String(node.properties?.type?.const ?? '?');
+
+/** `sources[].files.url` → `files`: the top-level key of a source row. */
+const leaf = (key: string): string => key.replace(/^sources\[\]\./, '').split('.')[0] ?? key;
+
+/** Source keys (other than `type`) that every connector declares identically: one shared table. */
+function sharedSourceKeys(variants: JsonNode[]): Set<string> {
+  const [first, ...rest] = variants;
+  if (!first || rest.length === 0) return new Set();
+  return new Set(
+    Object.entries(first.properties ?? {})
+      .filter(([name]) => name !== 'type')
+      .filter(([name, node]) =>
+        rest.every((v) => JSON.stringify(v.properties?.[name]) === JSON.stringify(node)),
+      )
+      .map(([name]) => name),
+  );
+}
+
+/** A connector's rows for reading top-down: `type`, `mode`, its other keys, the `files` block last. */
+function sourceOrder(rows: KeyRow[]): KeyRow[] {
+  const rank = (r: KeyRow): number => {
+    const top = leaf(r.key);
+    return top === 'type' ? 0 : top === 'mode' ? 1 : top === 'files' ? 3 : 2;
+  };
+  return rows
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r) - rank(b.r) || a.i - b.i)
+    .map(({ r }) => r);
+}
 
 /** The whole docs/config.md text. */
 export function generateConfigDocs(schema: JsonNode = configJsonSchema()): string {
@@ -160,13 +216,29 @@ export function generateConfigDocs(schema: JsonNode = configJsonSchema()): strin
   if (sources?.items) {
     const syncKeys = new Set(Object.keys(sync?.properties ?? {}));
     const inherit = (key: string) => (syncKeys.has(key) ? `\`sync.${key}\`` : '');
+    const variants = sources.items.oneOf ?? [sources.items];
+    const shared = sharedSourceKeys(variants);
     out.push('## sources', '', sources.description ?? '', '');
-    for (const variant of sources.items.oneOf ?? [sources.items]) {
+    if (shared.size > 0 && variants[0]) {
+      out.push(
+        '### keys every source accepts',
+        '',
+        'Every source accepts these, whatever its `type`. A key named like a `sync` key overrides it for this source only; unset, the `sync` value applies.',
+        '',
+        ...table(keyRows(variants[0], 'sources[].', inherit).filter((r) => shared.has(leaf(r.key)))),
+        '',
+      );
+    }
+    for (const variant of variants) {
       const type = variantName(variant);
+      const rows = keyRows(variant, 'sources[].', inherit).filter((r) => !shared.has(leaf(r.key)));
       out.push(
         `### source type \`${type}\``,
         '',
-        ...table(keyRows(variant, 'sources[].', inherit)),
+        ...(shared.size > 0
+          ? ['Also accepts the [keys every source accepts](#keys-every-source-accepts).', '']
+          : []),
+        ...table(sourceOrder(rows)),
         '',
         `What each stream loads and how: [connectors/${type}/README.md](../connectors/${type}/README.md).`,
         '',
