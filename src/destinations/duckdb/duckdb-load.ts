@@ -8,7 +8,6 @@
  * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
  * record). If state were written outside this transaction a crash would lose or double rows.
  */
-import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type {
   ColumnSpec,
@@ -23,12 +22,9 @@ import type {
 } from '../../core/contracts.js';
 import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import { DestinationError, errorMessage } from '../../core/errors.js';
-import { readTable, type CatalogTable } from './duckdb-catalog.js';
 import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import {
-  columnList,
-  createTableSql,
   deleteWindowSql,
   insertAllSql,
   insertDedupedSql,
@@ -43,26 +39,16 @@ import {
 import { historyKey, historyTableName } from '../history.js';
 import { assertCursorsInWindow } from './duckdb-history.js';
 import { upsertWindow } from './duckdb-ledger.js';
-import { select, upsertColumnMap, upsertState } from './duckdb-state.js';
-import {
-  castFromText,
-  cover,
-  decimalTarget,
-  intDigitsOf,
-  nativeFor,
-  widenUsing,
-  type DecimalNeed,
-  type NativeType,
-} from './duckdb-types.js';
+import { upsertColumnMap, upsertState } from './duckdb-state.js';
+import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
 import { CsvStaging } from './duckdb-staging.js';
+import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
 const STAGE_REF = `temp.main.${quoteIdent(STAGE)}`;
-export const DELETED_AT = '_deleted_at';
-
-type Run = (sql: string, params?: DuckDBValue[]) => Promise<number>;
+export { DELETED_AT };
 
 export class DuckDbLoad implements Load {
   private stagedColumns: ColumnSpec[] = [];
@@ -179,7 +165,8 @@ export class DuckDbLoad implements Load {
         inTransaction = true;
         await run('BEGIN TRANSACTION');
         const target = qualified(this.ns, schema.table);
-        const { created, natives } = await this.ensureTarget(
+        const shaper = new TargetShaper(conn, this.ns, this.log, STAGE_REF, this.staged);
+        const { created, natives } = await shaper.ensureTarget(
           run,
           target,
           schema,
@@ -218,7 +205,7 @@ export class DuckDbLoad implements Load {
         let historyRows = 0;
         if (history) {
           const historyTarget = qualified(this.ns, history.table);
-          if (!(await this.ensureHistory(run, historyTarget, history, natives))) {
+          if (!(await shaper.ensureHistory(run, historyTarget, history, natives))) {
             await run(
               deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
               windowBounds(request.window, cursorType),
@@ -264,234 +251,8 @@ export class DuckDbLoad implements Load {
     return counts;
   }
 
-  /**
-   * Creates the history table (returns true) with the target's native types, or brings it to
-   * them: adds missing columns and widens narrower ones (key columns by a rebuild, as the target).
-   * A history column already wider than the target's (it cannot get narrower) is left as it is.
-   */
-  private async ensureHistory(
-    run: Run,
-    target: string,
-    history: TableSchema,
-    natives: Map<string, NativeType>,
-  ): Promise<boolean> {
-    const want = (c: ColumnSpec) => natives.get(c.name) ?? nativeFor(c.type);
-    const existing = await readTable(this.conn, this.ns, history.table);
-    if (!existing) {
-      const columns = history.columns.map((c) => ({ name: c.name, native: want(c).native }));
-      await run(createTableSql(target, columns, history.primaryKey));
-      return true;
-    }
-    const have = new Map(existing.columns.map((c) => [c.name, c as NativeType]));
-    const added: Array<{ name: string; native: string }> = [];
-    const widened: Array<{ name: string; from: NativeType; to: NativeType }> = [];
-    for (const c of history.columns) {
-      const to = want(c);
-      const from = have.get(c.name);
-      if (!from) {
-        added.push({ name: c.name, native: to.native });
-        continue;
-      }
-      if (from.native === to.native || from.logical === 'unknown' || to.logical === 'unknown') continue;
-      const covering = cover(from.logical, to.logical);
-      const alreadyWider =
-        covering === from.logical &&
-        (from.logical !== 'decimal' || to.logical !== 'decimal' || (from.scale ?? 0) >= (to.scale ?? 0));
-      if (alreadyWider) continue;
-      widened.push({ name: c.name, from, to });
-    }
-    const keys = new Set(history.primaryKey);
-    if (widened.some((w) => keys.has(w.name))) {
-      await this.rebuild(run, target, existing, widened, history.primaryKey);
-    } else {
-      for (const w of widened) {
-        const ref = quoteIdent(w.name);
-        const using = widenUsing(ref, w.from, w.to);
-        if (using === null)
-          throw new DestinationError(
-            `${history.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
-          );
-        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
-      }
-    }
-    for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
-    return false;
-  }
-
   async abort(): Promise<void> {
     await this.finish();
-  }
-
-  /**
-   * Creates the target or adds and widens its columns so every staged value fits, and returns
-   * the native type of each schema column. Decimal columns are sized from the staged values.
-   */
-  private async ensureTarget(
-    run: Run,
-    target: string,
-    schema: TableSchema,
-    snapshot: boolean,
-  ): Promise<{ created: boolean; natives: Map<string, NativeType> }> {
-    const existing = await readTable(this.conn, this.ns, schema.table);
-    const have = new Map((existing?.columns ?? []).map((c) => [c.name, c as NativeType]));
-    const needs = await this.decimalNeeds(schema, have);
-    const natives = new Map<string, NativeType>();
-    const added: Array<{ name: string; native: string }> = [];
-    const widened: Array<{ name: string; from: NativeType; to: NativeType }> = [];
-    for (const c of schema.columns) {
-      const current = have.get(c.name);
-      const need = needs.get(c.name) ?? { intDigits: 0, scale: 0 };
-      if (!current) {
-        const native = nativeFor(c.type, need);
-        if (c.type === 'decimal' && native.logical === 'string')
-          this.warnDecimalAsText(schema.table, c.name, need);
-        natives.set(c.name, native);
-        added.push({ name: c.name, native: native.native });
-        continue;
-      }
-      if (current.logical === 'unknown') {
-        natives.set(c.name, current); // a column someone else typed: cast into it, fail loudly if it does not fit
-        continue;
-      }
-      const wanted = cover(current.logical, c.type);
-      if (wanted === null) {
-        throw new DestinationError(
-          `${schema.table}.${c.name} is ${current.native} in the warehouse and cannot hold ${c.type} values (only widening is allowed)`,
-        );
-      }
-      let next: NativeType;
-      if (wanted === 'decimal') {
-        const growsScale = need.scale > (current.scale ?? 0) || current.logical !== 'decimal';
-        const existingInt = growsScale ? await this.existingIntDigits(target, c.name, current) : 0;
-        next = decimalTarget(current, need, existingInt);
-        if (next.logical === 'string')
-          this.warnDecimalAsText(schema.table, c.name, {
-            ...need,
-            intDigits: Math.max(existingInt, need.intDigits),
-          });
-      } else {
-        next = wanted === current.logical ? current : nativeFor(wanted);
-      }
-      natives.set(c.name, next);
-      if (next.native !== current.native) widened.push({ name: c.name, from: current, to: next });
-    }
-    if (!existing) {
-      const columns = snapshot ? [...added, { name: DELETED_AT, native: 'TIMESTAMPTZ' }] : added;
-      await run(createTableSql(target, columns, schema.primaryKey));
-      return { created: true, natives };
-    }
-    const keys = new Set(schema.primaryKey);
-    if (widened.some((w) => keys.has(w.name))) {
-      await this.rebuild(run, target, existing, widened, schema.primaryKey);
-    } else {
-      for (const w of widened) {
-        const ref = quoteIdent(w.name);
-        const using = widenUsing(ref, w.from, w.to);
-        if (using === null)
-          throw new DestinationError(
-            `${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
-          );
-        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
-      }
-    }
-    for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
-    if (snapshot && !have.has(DELETED_AT))
-      await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} TIMESTAMPTZ`);
-    return { created: false, natives };
-  }
-
-  /**
-   * DuckDB cannot change the type of a PRIMARY KEY column in place ("Cannot change the type of a
-   * column that has a UNIQUE or PRIMARY KEY constraint"). Tables are created without one now
-   * (see createTableSql), but tables from earlier versions have it: those are rebuilt inside the
-   * commit transaction: new table, copy with the widening casts, drop, rename. A crash or error
-   * rolls all of it back with the rest of the commit.
-   */
-  private async rebuild(
-    run: Run,
-    target: string,
-    existing: CatalogTable,
-    widened: Array<{ name: string; from: NativeType; to: NativeType }>,
-    primaryKey: string[],
-  ): Promise<void> {
-    const change = new Map(widened.map((w) => [w.name, w]));
-    const tmpName = `_exportsync_rebuild_${randomBytes(6).toString('hex')}`;
-    const tmp = qualified(this.ns, tmpName);
-    const columns = existing.columns.map((c) => ({
-      name: c.name,
-      native: change.get(c.name)?.to.native ?? c.native,
-    }));
-    const exprs = existing.columns.map((c) => {
-      const w = change.get(c.name);
-      const ref = quoteIdent(c.name);
-      if (!w) return ref;
-      const using = widenUsing(ref, w.from, w.to);
-      if (using === null)
-        throw new DestinationError(
-          `${existing.table}.${c.name}: cannot change ${w.from.native} to ${w.to.native}`,
-        );
-      return using;
-    });
-    this.log.info(
-      { table: existing.table, columns: widened.map((w) => w.name) },
-      'rebuilding table to widen key columns',
-    );
-    await run(createTableSql(tmp, columns, primaryKey));
-    await run(
-      `INSERT INTO ${tmp} (${columnList(columns.map((c) => c.name))}) SELECT ${exprs.join(', ')} FROM ${target}`,
-    );
-    await run(`DROP TABLE ${target}`);
-    await run(`ALTER TABLE ${tmp} RENAME TO ${quoteIdent(existing.table)}`);
-  }
-
-  /** Integer and fraction digits of the staged values of every column that is or becomes decimal. */
-  private async decimalNeeds(
-    schema: TableSchema,
-    have: Map<string, NativeType>,
-  ): Promise<Map<string, DecimalNeed>> {
-    const candidates = schema.columns.filter((c) => {
-      const current = have.get(c.name);
-      if (!current) return c.type === 'decimal';
-      return current.logical !== 'unknown' && cover(current.logical, c.type) === 'decimal';
-    });
-    const needs = new Map<string, DecimalNeed>();
-    if (candidates.length === 0 || this.staged === 0) return needs;
-    const parts = candidates.flatMap((c, i) => {
-      const v = quoteIdent(c.name);
-      const ok = `regexp_full_match(${v}, '-?[0-9]+(\\.[0-9]+)?')`;
-      return [
-        `coalesce(max(CASE WHEN ${ok} THEN length(ltrim(split_part(ltrim(${v}, '-'), '.', 1), '0')) END), 0) AS i${i}`,
-        `coalesce(max(CASE WHEN ${ok} THEN length(split_part(${v}, '.', 2)) END), 0) AS s${i}`,
-      ];
-    });
-    const [row] = await select<Record<string, number>>(
-      this.conn,
-      `SELECT ${parts.join(', ')} FROM ${STAGE_REF}`,
-    );
-    candidates.forEach((c, i) =>
-      needs.set(c.name, { intDigits: Number(row?.[`i${i}`] ?? 0), scale: Number(row?.[`s${i}`] ?? 0) }),
-    );
-    return needs;
-  }
-
-  /** Integer digits of the largest absolute value already in a numeric column. */
-  private async existingIntDigits(target: string, column: string, current: NativeType): Promise<number> {
-    if (current.logical === 'boolean') return 1;
-    if (current.logical !== 'integer' && current.logical !== 'decimal') return 0;
-    const ref = quoteIdent(column);
-    const expr = current.logical === 'integer' ? `abs(CAST(${ref} AS HUGEINT))` : `abs(${ref})`;
-    const [row] = await select<{ m: string | null }>(
-      this.conn,
-      `SELECT CAST(max(${expr}) AS VARCHAR) AS m FROM ${target}`,
-    );
-    return row?.m ? intDigitsOf(row.m) : 0;
-  }
-
-  private warnDecimalAsText(table: string, column: string, need: DecimalNeed): void {
-    this.log.warn(
-      { table, column, integerDigits: need.intDigits, fractionDigits: need.scale },
-      'decimal values exceed DECIMAL(38): column stored as VARCHAR to keep them exact',
-    );
   }
 
   /** The staged rows with every schema column cast to its native type and audit NULLs filled ($1 = run id). */
