@@ -110,7 +110,11 @@ export const syncSchema = z
     column_budget: int(1)
       .default(DEFAULTS.column_budget)
       .describe('Dynamic columns per table; past it, new fields go to the _extra JSON column.'),
-    retry: retrySchema.prefault({}),
+    retry: retrySchema
+      .prefault({})
+      .describe(
+        'HTTP retry policy for 429, 408, 5xx, resets and timeouts (exponential backoff with jitter).',
+      ),
   })
   .strict();
 
@@ -180,7 +184,9 @@ export const configSchema = z
       'Where the data goes: duckdb (embedded file), postgres, bigquery or snowflake.',
     ),
     sync: syncSchema.prefault({}).describe('Run settings; every key optional.'),
-    sources: sourcesSchema.describe('The APIs to sync; each entry is discriminated on `type`.'),
+    sources: sourcesSchema.describe(
+      'The sources to sync (an API, or its export files in files mode); each entry is discriminated on `type`.',
+    ),
     metrics: metricsSchema
       .optional()
       .describe('Optional Prometheus metrics of each run: a textfile, a Pushgateway, or both.'),

@@ -70,14 +70,16 @@ describe('docs/config.md', () => {
     expect(missing).toEqual([]);
   });
 
-  it('describes-every-destination-sync-and-metrics-key', () => {
+  it('describes-every-key-destinations-sync-metrics-and-sources', () => {
     const schema = configJsonSchema();
     const props = schema.properties ?? {};
     const rows = [
       ...(props.destination?.oneOf ?? []).flatMap((v) => keyRows(v, 'destination.')),
       ...keyRows(props.sync ?? {}, 'sync.'),
       ...keyRows(props.metrics ?? {}, 'metrics.'),
+      ...(props.sources?.items?.oneOf ?? []).flatMap((v) => keyRows(v, 'sources[].')),
     ];
+    expect(rows.filter((r) => r.key.startsWith('sources[].')).length).toBeGreaterThan(20);
     expect(rows.filter((r) => r.description === '—').map((r) => r.key)).toEqual([]);
   });
 
