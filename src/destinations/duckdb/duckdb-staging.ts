@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Row } from '../../core/contracts.js';
-import { csvField } from '../postgres/postgres-copy.js';
+import { csvLine } from '../postgres/postgres-copy.js';
 import { quoteIdent } from './duckdb-sql.js';
 
 interface Segment {
@@ -73,18 +73,14 @@ export class CsvStaging {
     const lines = new Array<string>(rows.length);
     let longest = seg.longest;
     for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      let line = String(++this.seq);
-      for (let i = 0; i < width; i++) {
-        const v = row[i];
-        line += v === null || v === undefined ? ',' : `,${csvField(v)}`;
-      }
+      // csvLine builds the line with an array join: measured faster than += per field here
+      const line = `${++this.seq},${csvLine(rows[r]!, width)}`;
       if (line.length > longest) longest = line.length;
       lines[r] = line;
     }
     seg.longest = longest;
     seg.rows += rows.length;
-    await this.file!.write(`${lines.join('\n')}\n`);
+    await this.file!.write(lines.join(''));
   }
 
   /** Loads every file into `table` (a VARCHAR table with `seqColumn` and at least the files' columns). */
