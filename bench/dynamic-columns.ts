@@ -173,7 +173,7 @@ const sections = [
 ];
 process.stdout.write(`${sections.join('\n\n')}\n`);
 const file = writeResults(
-  'dynamic-columns',
+  values.dest === 'both' ? 'dynamic-columns' : `dynamic-columns-${values.dest}`,
   'Dynamic columns: customer_instances with 200 dynamic columns',
   command,
   sections,
