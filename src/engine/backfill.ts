@@ -113,7 +113,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
   const log = o.log.child({ run: runId, shard: label });
   const signal = o.signal ?? new AbortController().signal;
   const stopping = o.stopping ?? (() => false);
-  const selected = selectStreams(o.config, o.streams);
+  const selected = selectStreams(o.config, o.streams, { now });
 
   const plan = planBackfill(selected, o.range, startedAt);
   for (const s of plan.skipped) log.warn({ stream: s.streamKey }, `not backfillable: ${s.reason}`);
