@@ -182,7 +182,29 @@ export class DuckDbLoad implements Load {
           );
         }
         const names = schema.columns.map((c) => c.name);
-        if (this.staged > 0) {
+        // A merge window none of whose keys is in the target yet (a first load, a new day) is a
+        // plain insert of the deduplicated rows: what MERGE would do, at 2.2–2.8× less cost
+        // (measured: 100k new keys into 900k rows, BENCHMARKS.md). Same transaction, so no key
+        // can appear in between.
+        const insertOnly =
+          this.staged > 0 &&
+          request.mode === 'merge' &&
+          schema.primaryKey.length > 0 &&
+          (created || !(await this.anyKeyIn(target, source, sourceParams, schema.primaryKey)));
+        if (insertOnly) {
+          statement = 'insert of a window with only new keys';
+          upserted = await run(
+            insertDedupedSql({
+              target,
+              source,
+              seq: SEQ,
+              columns: names,
+              primaryKey: schema.primaryKey,
+              cursorColumn: schema.cursorColumn,
+            }),
+            sourceParams,
+          );
+        } else if (this.staged > 0) {
           const sql =
             schema.primaryKey.length === 0
               ? insertAllSql(target, source, SEQ, names)
@@ -253,6 +275,21 @@ export class DuckDbLoad implements Load {
 
   async abort(): Promise<void> {
     await this.finish();
+  }
+
+  /** True when some staged key (typed as in the merge's ON) is already in the target. */
+  private async anyKeyIn(
+    target: string,
+    source: string,
+    params: DuckDBValue[],
+    primaryKey: string[],
+  ): Promise<boolean> {
+    const on = primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+    const reader = await this.conn.runAndReadAll(
+      `SELECT EXISTS (SELECT 1 FROM ${target} AS t SEMI JOIN (${source}) AS s ON ${on})`,
+      params,
+    );
+    return reader.getRows()[0]?.[0] === true;
   }
 
   /** The staged rows with every schema column cast to its native type and audit NULLs filled ($1 = run id). */
