@@ -43,6 +43,7 @@ const instanceEvents: SourceContract = {
     `${SEED} ("an empty array is returned"); ${NOTES} §1.1 proposes {events:[...]}: both are read`,
   ),
   endInclusive: confirmed(true, `${SEED} ("at or before the query date"; range [after, before])`),
+  wrapper: assumed('events', `${NOTES} §1.1 proposes {events:[...]} [G]; a bare array is read too`),
   params: {
     after: confirmed('first UTC day, YYYY-MM-DD, inclusive ("at or after")', SEED),
     before: confirmed(
@@ -67,6 +68,10 @@ const customerInstances: SourceContract = {
   ),
   auth: RAW_TOKEN,
   format: assumed('json-array', `${NOTES} §1.2 (JSON [C]; its shape and the CSV selector are unknown [G])`),
+  wrapper: assumed(
+    'customerInstances',
+    `${NOTES} §1.2 (the wrapping member is not documented [G]; camelCase like every v3 payload); a bare array is read too`,
+  ),
   params: {
     customerIds: confirmed('comma-separated customer ids', `${NOTES} §1.2 (release note V2024.02.26-0)`),
   },
