@@ -1,14 +1,14 @@
 /**
- * One window of one stream. Rows are staged as CSV files (duckdb-staging.ts) and loaded by
- * `read_csv` into a TEMP staging table of VARCHAR columns (values are canonical text, so nothing
- * is parsed in Node) on the load's own connection when the window commits; `commit` then, in ONE
- * transaction: brings the target to the schema (create, add, widen), casts
+ * One window of one stream. Rows go through the Appender into a TEMP staging table of VARCHAR
+ * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection
+ * (staging as CSV files loaded by read_csv was measured and was not cheaper: BENCHMARKS.md);
+ * `commit` then, in ONE transaction: brings the target to the schema (create, add, widen), casts
  * the staged text to the native types in SQL, applies the write mode, and writes the column map
  * and the state. Nothing is visible before COMMIT and a failure rolls all of it back; a process
  * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
  * record). If state were written outside this transaction a crash would lose or double rows.
  */
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type {
   ColumnSpec,
   CommitRequest,
@@ -21,7 +21,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { AUDIT_COLUMNS } from '../../core/contracts.js';
-import { DestinationError, errorMessage } from '../../core/errors.js';
+import { DestinationError } from '../../core/errors.js';
 import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import {
@@ -42,7 +42,6 @@ import { upsertWindow } from './duckdb-ledger.js';
 import { upsertColumnMap, upsertState } from './duckdb-state.js';
 import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
 import { assertRowsFit, validateSchema } from '../load-checks.js';
-import { CsvStaging } from './duckdb-staging.js';
 import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
 
 const SEQ = '_exportsync_seq';
@@ -54,7 +53,8 @@ export class DuckDbLoad implements Load {
   private stagedColumns: ColumnSpec[] = [];
   /** Logical types each column's rows were staged under (a column may widen mid-load). */
   private readonly stagedTypes = new Map<string, Set<LogicalType>>();
-  private readonly staging = new CsvStaging();
+  private appender: DuckDBAppender | undefined;
+  private staged = 0;
   private done = false;
   private broken: unknown;
 
@@ -96,22 +96,27 @@ export class DuckDbLoad implements Load {
       if (!types) this.stagedTypes.set(c.name, (types = new Set()));
       types.add(c.type);
     }
+    const total = this.stagedColumns.length;
     try {
-      await this.staging.write(
-        rows,
-        this.stagedColumns.map((c) => c.name),
-      );
+      this.appender ??= await this.conn.createAppender(STAGE, 'main', 'temp');
+      const a = this.appender;
+      let seq = this.staged;
+      for (const row of rows) {
+        a.appendBigInt(BigInt(++seq));
+        for (let i = 0; i < total; i++) {
+          const v = row[i];
+          if (v === null || v === undefined) a.appendNull();
+          else a.appendVarchar(v);
+        }
+        a.endRow();
+      }
+      a.flushSync();
+      this.staged = seq;
     } catch (err) {
-      // a file write failed midway: what is staged is unknown, this load can only be aborted
+      // the appender's buffer is in an unknown state: this load can only be aborted
       this.broken = err;
-      throw new DestinationError(`staging rows of ${this.request.streamKey}: ${errorMessage(err)}`, {
-        cause: err,
-      });
+      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
     }
-  }
-
-  private get staged(): number {
-    return this.staging.rows;
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -125,14 +130,7 @@ export class DuckDbLoad implements Load {
     }
     await this.followSchema(schema);
     const conn = this.conn;
-    try {
-      await this.staging.load(conn, STAGE_REF, SEQ);
-    } catch (err) {
-      this.broken = err;
-      throw classifyDuckDbError(err, `loading the staged rows of ${this.request.streamKey}`, {
-        path: this.db.path,
-      });
-    }
+    this.closeAppender();
     const cursorType =
       schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
     const history = request.history
@@ -333,6 +331,7 @@ export class DuckDbLoad implements Load {
     }
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length === 0) return;
+    this.closeAppender(); // an appender is bound to the table's columns at creation
     for (const c of added) {
       const sql = `ALTER TABLE ${STAGE_REF} ADD COLUMN ${quoteIdent(c.name)} VARCHAR`;
       try {
@@ -347,6 +346,18 @@ export class DuckDbLoad implements Load {
     }
   }
 
+  private closeAppender(): void {
+    const a = this.appender;
+    this.appender = undefined;
+    if (!a) return;
+    try {
+      a.closeSync(); // flushes what is buffered
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `staging rows of ${this.request.streamKey}`, { path: this.db.path });
+    }
+  }
+
   private assertUsable(): void {
     if (this.done)
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
@@ -356,13 +367,16 @@ export class DuckDbLoad implements Load {
       });
   }
 
-  /** Drops the staging table with its connection (TEMP tables live and die with it) and the files, once. */
+  /** Drops the staging table with its connection (TEMP tables live and die with it), once. */
   private async finish(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    try {
+      this.appender?.closeSync();
+    } catch {
+      // discarded anyway
+    }
+    this.appender = undefined;
     disconnect(this.db, this.conn);
-    await this.staging
-      .discard()
-      .catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'could not remove staging files'));
   }
 }
