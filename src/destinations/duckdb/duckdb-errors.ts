@@ -8,6 +8,12 @@
 import { basename } from 'node:path';
 import { DestinationError, ExportSyncError, LockedError, redactSecrets } from '../../core/errors.js';
 
+/**
+ * The disk is full or the file cannot be written: no retry can succeed until someone frees space,
+ * and each retry would fetch (and, for Scarf, pay for) the window again. DuckDB reports a failed
+ * WAL write as a "TransactionContext Error", so this is tested before CONFLICT.
+ */
+const NO_SPACE = /No space left on device|Disk quota exceeded|File too large/i;
 /** DuckDB's single-writer file lock: another process has the database file open. */
 const FILE_LOCK = /Could not set lock on file "([^"]*)"(?:.*?PID (\d+))?/s;
 /** Optimistic-concurrency conflicts between transactions of one process: safe to retry. */
@@ -48,8 +54,10 @@ export function classifyDuckDbError(
   const locked = lockedError(raw, options.path ?? '');
   if (locked) return locked;
   const code = duckDbErrorClass(raw);
-  const retryable = CONFLICT.test(raw);
+  const noSpace = NO_SPACE.test(raw);
+  const retryable = !noSpace && CONFLICT.test(raw);
   let message = `${context}: ${raw.split('\n')[0]}`;
+  if (noSpace) message += ' (free space on the volume holding the database file, then run again)';
   if (code === 'Conversion' && context.startsWith('commit')) {
     // Staged values are canonical text for their type, so a failing CAST is a bug upstream.
     message +=
