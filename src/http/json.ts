@@ -15,7 +15,7 @@
  *    member is a DataError (ambiguous: we cannot tell which holds the records).
  * A bare top-level array is read either way (the docs leave both shapes open).
  */
-import { DataError } from '../core/errors.js';
+import { DataError, SourceError } from '../core/errors.js';
 import type { RecordBatch } from '../core/contracts.js';
 
 export interface ReadJsonOptions {
@@ -262,7 +262,16 @@ export async function* readJsonArray(
     if (inElement) parts.push(Buffer.from(buf.subarray(elemStart)));
     if (inKey) keyParts.push(Buffer.from(buf.subarray(keyStart)));
   }
-  if (top === undefined) return;
+  if (top === undefined) {
+    // A JSON export with nothing to say still says `[]`: an empty body is a glitch (a proxy, a
+    // cut connection), and reading it as "no records" would move the mark past the window.
+    throw new SourceError(
+      `${where}the response body is empty: expected a JSON array, even an empty one ([])`,
+      {
+        retryable: true,
+      },
+    );
+  }
   if (depth !== 0 || inString) fail(`the JSON body ends early (after ${count} complete elements)`);
   if (arrayDepth === -1) {
     if (wrapper !== undefined && top === 0x7b) {

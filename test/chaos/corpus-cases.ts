@@ -333,12 +333,12 @@ export const CORPUS_CASES: CorpusCase[] = [
     },
   },
   {
-    name: 'JSON empty body: loads nothing',
-    file: 'replicated-events/empty-body-loads-nothing.json.body',
+    name: 'JSON empty body: a clear error (a glitch, not "no records"), the mark stays',
+    file: 'replicated-events/empty-body-fails-and-keeps-the-mark.json.body',
     connector: 'replicated-events',
     contentType: JSON_TYPE,
     records: 0,
-    expect: 'kept-or-error',
+    expect: 'error',
   },
   {
     name: 'JSON empty array: loads nothing',

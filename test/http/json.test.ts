@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../../src/core/errors.js';
+import { DataError, SourceError } from '../../src/core/errors.js';
 import type { RecordBatch } from '../../src/core/contracts.js';
 import { parseJsonLossless, readJsonArray, readNdjson } from '../../src/http/json.js';
 import { chunked, collect } from './helpers.js';
@@ -100,8 +100,16 @@ describe('readJsonArray', () => {
     }
   });
 
-  it('yields nothing for an empty body or an empty array', async () => {
-    expect(await jsonArray('')).toEqual([]);
+  it('yields nothing for an empty array; an empty body is a retryable SourceError, never "no records"', async () => {
+    for (const body of ['', ' \n ']) {
+      const err = await jsonArray(body).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as SourceError).retryable).toBe(true);
+      expect((err as Error).message).toContain('the response body is empty');
+    }
     expect(await jsonArray(' [ ] ')).toEqual([]);
     expect(await jsonArray('{"events":[]}')).toEqual([]);
   });
