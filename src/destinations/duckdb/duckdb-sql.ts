@@ -70,6 +70,9 @@ export function createTableSql(
  * Upsert of the typed staged rows `source` (a subquery with every target column and `seq`),
  * deduplicated first: DuckDB takes the FIRST row silently when a key repeats in one upsert, so
  * per key the latest cursor wins, then the latest staged row. MERGE needs no index on the key.
+ * The commit no longer runs it: it reads every column of the whole target, so a daily merge cost
+ * grew with the table; duckdb-merge.ts gives the same result reading only the matched rows. Kept
+ * as the one-statement reference (bench/incremental-db.ts explains it).
  */
 export function mergeSql(opts: {
   target: string;
