@@ -24,13 +24,13 @@ import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
+import { mergeWindow } from './duckdb-merge.js';
 import {
   deleteWindowSql,
   insertAllSql,
   insertDedupedSql,
   markVanishedSql,
   MAX_IDENTIFIER_LENGTH,
-  mergeSql,
   qualified,
   quoteIdent,
   windowBounds,
@@ -203,12 +203,13 @@ export class DuckDbLoad implements Load {
             sourceParams,
           );
         } else if (this.staged > 0) {
-          const sql =
+          upserted =
             schema.primaryKey.length === 0
-              ? insertAllSql(target, source, SEQ, names)
-              : mergeSql({
+              ? await run(insertAllSql(target, source, SEQ, names), sourceParams)
+              : await mergeWindow(conn, run, {
                   target,
                   source,
+                  params: sourceParams,
                   seq: SEQ,
                   columns: names,
                   primaryKey: schema.primaryKey,
@@ -217,7 +218,6 @@ export class DuckDbLoad implements Load {
                   extraChanged:
                     request.mode === 'snapshot' ? `t.${quoteIdent(DELETED_AT)} IS NOT NULL` : undefined,
                 });
-          upserted = await run(sql, sourceParams);
         }
         if (request.mode === 'snapshot' && !created) {
           deleted = await run(markVanishedSql(target, source, schema.primaryKey, DELETED_AT), sourceParams);
