@@ -120,8 +120,8 @@ export function compareShape(contract: StreamContract, shape: ObservedShape): Po
         verdict: 'differs',
         corrupting: isCritical,
         message: `${f.misfits} of ${f.values} values${as} do not parse as ${point.value} (seen: ${list(f.misfitFormats)})${
-          isCritical ? '' : '; they are kept in _extra'
-        }`,
+          f.misfitLines.length > 0 ? `, first at line/record ${f.misfitLines.join(', ')}` : ''
+        }${isCritical ? '' : '; they are kept in _extra'}`,
       });
     } else {
       out.push({

@@ -24,7 +24,11 @@ export interface ObservedField {
   misfits: number;
   /** Formats of the values that did not parse (shapes, not values). */
   misfitFormats: Record<string, number>;
+  /** Where the first misfits are: CSV line or JSON record number (at most MAX_MISFIT_LINES). */
+  misfitLines: number[];
 }
+
+const MAX_MISFIT_LINES = 5;
 
 export interface ObservedShape {
   records: number;
@@ -76,9 +80,10 @@ export class ShapeObserver {
   add(batch: RecordBatch): void {
     const fields = batch.fields.map((name) => this.field(name));
     this.records += batch.records.length;
-    for (const record of batch.records) {
-      fields.forEach((f, j) => this.value(f, record[j]));
-    }
+    batch.records.forEach((record, i) => {
+      const line = batch.positions?.[i];
+      fields.forEach((f, j) => this.value(f, record[j], line));
+    });
     // fields seen in other batches but absent here count as empty for these records
     for (const f of this.byName.values()) {
       if (!batch.fields.includes(f.name)) f.empty += batch.records.length;
@@ -98,6 +103,7 @@ export class ShapeObserver {
         formats: {},
         misfits: 0,
         misfitFormats: {},
+        misfitLines: [],
         ...(expected ? { expected } : {}),
       };
       this.byName.set(name, f);
@@ -105,7 +111,7 @@ export class ShapeObserver {
     return f;
   }
 
-  private value(f: ObservedField, v: unknown): void {
+  private value(f: ObservedField, v: unknown, line?: number): void {
     if (v === null || v === undefined || v === '') {
       f.empty++;
       return;
@@ -119,11 +125,15 @@ export class ShapeObserver {
       f.misfits++;
       const shape = format ?? `${kind}`;
       f.misfitFormats[shape] = (f.misfitFormats[shape] ?? 0) + 1;
+      if (line !== undefined && f.misfitLines.length < MAX_MISFIT_LINES) f.misfitLines.push(line);
     }
   }
 
   shape(): ObservedShape {
-    return { records: this.records, fields: [...this.byName.values()].map((f) => ({ ...f })) };
+    return {
+      records: this.records,
+      fields: [...this.byName.values()].map((f) => ({ ...f, misfitLines: [...f.misfitLines] })),
+    };
   }
 }
 

@@ -241,9 +241,7 @@ export const CORPUS_CASES: CorpusCase[] = [
     contentType: CSV,
     records: 6,
     expect: 'error',
-    errorNames: /line [3-6]\b/,
-    knownBug:
-      'src/contract/compare.ts (drift guard): the error names the field and the value formats ("field time (cursor): 3 of 6 values do not parse as timestamp (seen: …)"), not the lines',
+    errorNames: /line\/record 3, 4, 6\b/,
   },
   {
     name: 'SQL injection in a header and in values: stored as text, nothing executed',
