@@ -427,6 +427,12 @@ export interface Destination {
   recordWindow(record: WindowRecord): Promise<void>;
   /** Ledger rows of these streams (all when omitted), ordered by stream and window start. */
   listWindows(streamKeys?: string[]): Promise<WindowRecord[]>;
+  /**
+   * Starts the load of one window. The engine holds at most two loads of one stream at once (it
+   * stages window N+1 while window N commits) under one stream lock, and commits them strictly in
+   * order: a destination must let a second load stage while the first commits, and must not let
+   * one load's staging area or connection leak into the other.
+   */
   beginLoad(request: LoadRequest): Promise<Load>;
 }
 
