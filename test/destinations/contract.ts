@@ -848,6 +848,39 @@ export function destinationContract(
       expect((await d.describeTable('order'))?.columns.map((c) => c.name)).toContain('select');
     });
 
+    it('window N+1 stages while window N commits (the engine pipeline): both land, each with its own state', async () => {
+      await setup();
+      const schema = eventsSchema();
+      const first = await d.beginLoad({ streamKey: 'test.events', schema, runId: 'run-1' });
+      await first.write([['a', '2024-01-01T01:00:00Z', 'a', '1']], schema);
+      const second = await d.beginLoad({ streamKey: 'test.events', schema, runId: 'run-1' });
+      const s1 = stateAt('2024-01-02T00:00:00.000Z');
+      const [committed] = await Promise.all([
+        first.commit({ schema, mode: 'merge', window: DAY1, state: s1 }),
+        second.write(
+          [
+            ['b', '2024-01-02T01:00:00Z', 'b', '2'],
+            ['a', '2024-01-02T02:00:00Z', 'a again', '3'],
+          ],
+          schema,
+        ),
+      ]);
+      expect(committed).toEqual({ staged: 1, upserted: 1, deleted: 0 });
+      expect(await d.getState('test.events')).toEqual(s1);
+      expect(await ids()).toEqual(['a']); // the second load's rows are not visible yet
+      const s2 = stateAt('2024-01-03T00:00:00.000Z');
+      expect(await second.commit({ schema, mode: 'merge', window: DAY2, state: s2 })).toEqual({
+        staged: 2,
+        upserted: 2,
+        deleted: 0,
+      });
+      expect(await d.getState('test.events')).toEqual(s2);
+      expect(pick(await h.rows('events', ['id']), ['id', 'name', 'n'])).toEqual([
+        { id: 'a', name: 'a again', n: '3' },
+        { id: 'b', name: 'b', n: '2' },
+      ]);
+    });
+
     it('state is written with the rows and can be listed and reset', async () => {
       await setup();
       const s1 = stateAt('2024-01-02T00:00:00.000Z', 3);
