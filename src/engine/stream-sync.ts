@@ -196,6 +196,23 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       );
     };
 
+    /**
+     * File streams: an export whose rows cannot be read or loaded (a cut .gz, a row dated outside
+     * the file's days, a misaligned row) is skipped and the other exports go on; it stays out of
+     * `state.objects`, so the next run tries it again. The stream still ends failed, naming it.
+     */
+    const unitFailures: string[] = [];
+    const skipUnit = (unit: FileUnit | undefined, err: unknown): boolean => {
+      if (!unit || o.signal.aborted || !(err instanceof ExportSyncError)) return false;
+      if (err.kind !== 'source' && err.kind !== 'data') return false;
+      unitFailures.push(`${unit.label}: ${errorMessage(err)}`);
+      log.error(
+        { files: unit.label, err: errorMessage(err) },
+        'export failed and was skipped; the other exports go on, and the next run tries it again',
+      );
+      return true;
+    };
+
     // Pipelined: window N+1 is read and staged (its own Load) while window N's commit runs in
     // the destination, so Node and the database work at the same time. Commits still start
     // strictly in window order, each only after the previous one settled; a failure of N+1 is
@@ -210,20 +227,29 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       // The commit failed. Retryable: the window is read and committed again on its own (the
       // next window's staged rows stay valid: they do not depend on this commit).
       const left = o.windowAttempts - f.attempts;
-      if (!isRetryable(outcome.err) || left < 1 || o.signal.aborted) throw outcome.err;
+      if (!isRetryable(outcome.err) || left < 1 || o.signal.aborted) {
+        if (skipUnit(f.unit, outcome.err)) return;
+        throw outcome.err;
+      }
       log.warn(
         { attempt: f.attempts, err: errorMessage(outcome.err), window: isoDate(f.window.from) },
         'window failed, restarting it',
       );
       const sig = { value: '' };
-      const synced = await syncWindow(
-        { ...o, windowAttempts: left },
-        mapper,
-        f.window,
-        log,
-        f.unit,
-        planFor(f.window, f.unit, f.fetchedAt, sig),
-      );
+      let synced;
+      try {
+        synced = await syncWindow(
+          { ...o, windowAttempts: left },
+          mapper,
+          f.window,
+          log,
+          f.unit,
+          planFor(f.window, f.unit, f.fetchedAt, sig),
+        );
+      } catch (err) {
+        if (skipUnit(f.unit, err)) return;
+        throw err;
+      }
       committed(f.window, f.unit, synced, sig.value);
     };
 
@@ -246,6 +272,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
           const halves = isRangeTooLong(err) && !unit ? splitWindow(current) : null;
           if (!halves) {
             await settle();
+            if (skipUnit(unit, err)) continue;
             throw err;
           }
           // The source refused the range as too long: fetch the two halves instead (each may split again).
@@ -280,6 +307,11 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     } finally {
       // only on a throw: a commit still running must end before the stream's lock is released
       if (inFlight) await inFlight.outcome;
+    }
+    if (unitFailures.length > 0 && result.status === 'ok') {
+      result.status = 'failed';
+      result.errorKind = 'data';
+      result.error = `${unitFailures.length} of ${units?.length ?? 0} export(s) failed and were skipped (the others loaded; the next run tries them again): ${unitFailures.join('; ')}`;
     }
     return result;
   } catch (err) {
