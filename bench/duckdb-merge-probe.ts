@@ -89,7 +89,7 @@ async function stage(c: DuckDBConnection): Promise<void> {
       : `CAST(${q(n)} AS VARCHAR)`,
   );
   await c.run(
-    `INSERT INTO stage SELECT 2000 + row_number() OVER (), ${old.join(', ')} FROM scarf_events USING SAMPLE 5 ROWS`,
+    `INSERT INTO stage SELECT 2000 + row_number() OVER (), ${old.join(', ')} FROM scarf_events USING SAMPLE ${Number(process.env.SCATTER ?? 5)} ROWS`,
   );
 }
 
