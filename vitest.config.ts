@@ -12,5 +12,8 @@ export default defineConfig({
       EXPORTSYNC_LOG_LEVEL: 'silent',
     },
     pool: 'forks',
+    // Most suites wait on child processes, HTTP simulators and databases rather than the CPU; the
+    // default (cores - 1 = one worker on a 2-core machine) ran every file in series.
+    maxWorkers: 3,
   },
 });
