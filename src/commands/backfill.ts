@@ -4,6 +4,7 @@
  * in flight commits (exit 130); a second signal aborts it (it rolls back and stays not done).
  */
 import type { Window } from '../core/contracts.js';
+import { onStopSignals } from './graceful-stop.js';
 import { ConfigError } from '../core/errors.js';
 import { addDays, isoDate, parseIsoDate, startOfUtcDay } from '../core/time.js';
 import { parseShard, planBackfill, type Shard } from '../engine/backfill-plan.js';
@@ -92,19 +93,7 @@ export async function backfillCommand(ctx: CommandContext, flags: BackfillFlags)
     );
   }
 
-  let stopping = false;
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      ctx.log.warn({ signal }, 'second signal: aborting the window in flight (it rolls back)');
-      abort.abort();
-      return;
-    }
-    stopping = true;
-    ctx.log.warn({ signal }, 'stopping after the window in flight commits');
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const stop = onStopSignals(ctx.log);
   try {
     const summary = await withDestination(ctx, (destination) =>
       runBackfill({
@@ -115,8 +104,8 @@ export async function backfillCommand(ctx: CommandContext, flags: BackfillFlags)
         ...(args.streams ? { streams: args.streams } : {}),
         shard: args.shard,
         redo: args.redo,
-        stopping: () => stopping,
-        signal: abort.signal,
+        stopping: stop.stopping,
+        signal: stop.signal,
         progress: createProgress(ctx.log, process.stderr),
       }),
     );
@@ -142,8 +131,7 @@ export async function backfillCommand(ctx: CommandContext, flags: BackfillFlags)
     );
     return summary.exitCode;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    stop.dispose();
   }
 }
 

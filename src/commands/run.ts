@@ -1,4 +1,5 @@
 import { runSync } from '../engine/run.js';
+import { onStopSignals } from './graceful-stop.js';
 import { formatSummary } from './output.js';
 import { type CommandContext, streamsOf, withDestination } from './context.js';
 
@@ -8,19 +9,7 @@ import { type CommandContext, streamsOf, withDestination } from './context.js';
  */
 export async function runCommand(ctx: CommandContext, opts: { streams?: string[] }): Promise<number> {
   streamsOf(ctx, opts.streams); // unknown names exit 2 before the destination is touched
-  let stopping = false;
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      ctx.log.warn({ signal }, 'second signal: aborting the window in flight');
-      abort.abort();
-      return;
-    }
-    stopping = true;
-    ctx.log.warn({ signal }, 'stopping after the window in flight commits');
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const stop = onStopSignals(ctx.log);
   try {
     const summary = await withDestination(ctx, (destination) =>
       runSync({
@@ -28,8 +17,8 @@ export async function runCommand(ctx: CommandContext, opts: { streams?: string[]
         destination,
         log: ctx.log,
         streams: opts.streams,
-        stopping: () => stopping,
-        signal: abort.signal,
+        stopping: stop.stopping,
+        signal: stop.signal,
       }),
     );
     process.stdout.write(`${formatSummary(summary)}\n`);
@@ -52,7 +41,6 @@ export async function runCommand(ctx: CommandContext, opts: { streams?: string[]
     );
     return summary.exitCode;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    stop.dispose();
   }
 }
