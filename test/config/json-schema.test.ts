@@ -26,7 +26,9 @@ describe('editor JSON Schema', () => {
     // owner and token are required in api mode only (files mode reads a bucket): the loader checks
     // that (test/connectors/scarf/files-config.test.ts), the JSON Schema only requires `type`
     expect(scarf.required).toEqual(['type']);
-    expect(Object.keys(scarf.properties)).toEqual(expect.arrayContaining(['owner', 'token', 'mode', 'files']));
+    expect(Object.keys(scarf.properties)).toEqual(
+      expect.arrayContaining(['owner', 'token', 'mode', 'files']),
+    );
     expect(scarf.additionalProperties).toBe(false);
   });
 });

@@ -141,7 +141,8 @@ describe('check --contract on Scarf events', () => {
     expect(r.code).toBe(EXIT.failed);
     expect(verdictOf(r, 'scarf.events', 'field time (cursor)')).toMatchObject({
       corrupting: true,
-      message: '96 of 96 values do not parse as timestamp (seen: epoch-millis ×96), first at line/record 2, 3, 4, 5, 6',
+      message:
+        '96 of 96 values do not parse as timestamp (seen: epoch-millis ×96), first at line/record 2, 3, 4, 5, 6',
     });
   });
 
