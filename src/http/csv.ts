@@ -13,7 +13,7 @@
  * Splitting is src/http/csv-split.ts (hand-written for speed; csv-parse was 40–45% of a sync's
  * CPU, see its header).
  */
-import { DataError } from '../core/errors.js';
+import { DataError, SourceError } from '../core/errors.js';
 import type { RecordBatch } from '../core/contracts.js';
 import { CsvSplitter } from './csv-split.js';
 
@@ -171,6 +171,13 @@ export async function* readCsv(
     );
   }
   splitter.end();
+  if (fields === undefined) {
+    // An export with no rows still has its header: a body without one is a glitch (a proxy, a cut
+    // connection), and reading it as "no records" would move the mark past the window.
+    throw new SourceError(`${where}the response body is empty: expected at least the CSV header line`, {
+      retryable: true,
+    });
+  }
   while (ready.length > 0) yield ready.shift()!;
   if (batch !== undefined) yield batch;
 }

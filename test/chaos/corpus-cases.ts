@@ -192,12 +192,12 @@ export const CORPUS_CASES: CorpusCase[] = [
     },
   },
   {
-    name: 'empty body (0 bytes, no header): loads nothing',
-    file: 'scarf-events/empty-body-loads-nothing.csv',
+    name: 'empty body (0 bytes, no header): a clear error (a glitch, not "no records"), the mark stays',
+    file: 'scarf-events/empty-body-fails-and-keeps-the-mark.csv',
     connector: 'scarf',
     contentType: CSV,
     records: 0,
-    expect: 'kept-or-error',
+    expect: 'error',
   },
   {
     name: 'header without rows: loads nothing',

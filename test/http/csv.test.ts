@@ -131,9 +131,17 @@ describe('readCsv', () => {
     expect(batches[0]!.records).toEqual([['1x', 'y']]);
   });
 
-  it('yields nothing for an empty body or a header without rows', async () => {
-    expect(await read('')).toEqual([]);
+  it('yields nothing for a header without rows; an empty body is a retryable SourceError, never "no records"', async () => {
     expect(await read('a,b,c\n')).toEqual([]);
+    for (const body of ['', '\uFEFF']) {
+      const err = await read(body).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(SourceError);
+      expect((err as SourceError).retryable).toBe(true);
+      expect((err as Error).message).toContain('expected at least the CSV header line');
+    }
   });
 
   it('reads CRLF line endings, also inside quoted values, with correct positions', async () => {
