@@ -65,7 +65,9 @@ export async function withDestination<T>(
   ctx: CommandContext,
   fn: (d: Destination) => Promise<T>,
 ): Promise<T> {
-  const destination = await createDestination(ctx.config.destination, ctx.log);
+  const destination = await createDestination(ctx.config.destination, ctx.log, {
+    lockWaitMs: ctx.config.sync.lock_wait_ms,
+  });
   try {
     await destination.open();
     return await fn(destination);

@@ -5,7 +5,20 @@
 import type { Destination, Logger } from '../core/contracts.js';
 import type { Config } from '../config/load.js';
 
-export async function createDestination(config: Config['destination'], log: Logger): Promise<Destination> {
+export interface DestinationOptions {
+  /**
+   * How long to wait when the database is held by another process before failing with a
+   * LockedError (`sync.lock_wait_ms`). Stream locks take their wait per call; DuckDB's file lock is
+   * taken when the file opens, so it needs it here.
+   */
+  lockWaitMs?: number;
+}
+
+export async function createDestination(
+  config: Config['destination'],
+  log: Logger,
+  options: DestinationOptions = {},
+): Promise<Destination> {
   const child = log.child({ destination: config.type });
   switch (config.type) {
     case 'postgres': {
@@ -19,7 +32,12 @@ export async function createDestination(config: Config['destination'], log: Logg
     }
     case 'duckdb': {
       const { createDuckDbDestination } = await import('./duckdb/index.js');
-      return createDuckDbDestination({ path: config.path, schema: config.schema, log: child });
+      return createDuckDbDestination({
+        path: config.path,
+        schema: config.schema,
+        log: child,
+        lockWaitMs: options.lockWaitMs ?? 0,
+      });
     }
     case 'bigquery': {
       const { createBigQueryDestination } = await import('./bigquery/index.js');

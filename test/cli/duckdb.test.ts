@@ -82,6 +82,21 @@ describe('DuckDB file', () => {
     expect(r.stdout).toContain('\nok    source scarf (acme): events export reachable (24 columns)\n');
   });
 
+  test('with lock_wait_ms the run waits for the other process to release the file, then runs', async () => {
+    const waiting = writeConfig(
+      tmp.dir,
+      'duck-wait.yaml',
+      `destination: { type: duckdb, path: ${dbPath} }\n${FAST_SYNC}  lock_wait_ms: 20000\nsources:\n${scarfSource({ baseUrl: sim.url, token: 'scarf-test-token' })}\n`,
+    );
+    const other = await DuckDBInstance.create(dbPath);
+    const child = cli(['run', '--config', waiting], { env: { EXPORTSYNC_LOG_LEVEL: 'warn' } });
+    await new Promise((r) => setTimeout(r, 2_500));
+    other.closeSync();
+    const r = await child;
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stderr).map((l) => l.msg)).toContain('database file open in another process; waiting');
+  });
+
   test('the database file open in another process: exit 4 with the reason on stderr', async () => {
     const other = await DuckDBInstance.create(dbPath);
     try {

@@ -23,7 +23,10 @@ import type {
   StreamLock,
   StreamState,
 } from '../../core/contracts.js';
-import { errorMessage } from '../../core/errors.js';
+import { LockedError, errorMessage } from '../../core/errors.js';
+
+/** How often a waiting open tries the file again. */
+const LOCK_POLL_MS = 250;
 import { describeTable } from './duckdb-catalog.js';
 import {
   acquireDatabase,
@@ -54,6 +57,8 @@ export interface DuckDbDestinationOptions {
   path: string;
   schema: string;
   log: Logger;
+  /** How long to wait for another process to release the file before a LockedError (default 0). */
+  lockWaitMs?: number;
 }
 
 export function createDuckDbDestination(options: DuckDbDestinationOptions): Destination {
@@ -161,10 +166,30 @@ class DuckDbDestination implements Destination {
   /** The shared instance, opened on first use (so check() works before open()). */
   private database(): Promise<SharedDatabase> {
     if (!this.opening) {
-      this.opening = acquireDatabase(this.path, this.log);
+      this.opening = this.acquireWaiting();
       this.opening.catch(() => (this.opening = undefined));
     }
     return this.opening;
+  }
+
+  /**
+   * Opens the file, waiting up to `lockWaitMs` while another process holds it (DuckDB admits one
+   * process per file), so `sync.lock_wait_ms` means the same as for a held stream lock elsewhere.
+   */
+  private async acquireWaiting(): Promise<SharedDatabase> {
+    const deadline = Date.now() + (this.options.lockWaitMs ?? 0);
+    for (let warned = false; ; warned = true) {
+      try {
+        return await acquireDatabase(this.path, this.log);
+      } catch (err) {
+        const left = deadline - Date.now();
+        if (!(err instanceof LockedError) || left <= 0) throw err;
+        if (!warned) {
+          this.log.warn({ path: this.path, waitMs: left }, 'database file open in another process; waiting');
+        }
+        await new Promise((r) => setTimeout(r, Math.min(LOCK_POLL_MS, left)));
+      }
+    }
   }
 
   private ns(db: SharedDatabase): Namespace {
