@@ -62,6 +62,7 @@ async function main(): Promise<number> {
     );
     const rows = [['table', 'rows', 'high-water mark']];
     for (const [name] of counts.getRows() as [string][]) {
+      if (name.startsWith('_exportsync_')) continue; // bookkeeping: state, column map, runs, ledger
       const n = await conn.runAndReadAll(`SELECT count(*) FROM "${schema}"."${name.replace(/"/g, '""')}"`);
       const mark = states.find((s) => name === s.streamKey.replace('.', '_'))?.state.highWaterMark ?? '';
       rows.push([name, String(n.getRows()[0]?.[0]), mark]);
