@@ -76,32 +76,7 @@ function duckdbBackend(): Backend {
   return {
     name: 'duckdb',
     target() {
-      const path = join(dir, `t${++n}.duckdb`);
-      return {
-        backend: 'duckdb',
-        destinationYaml: `{ type: duckdb, path: "${path}" }`,
-        table: (name = TABLE) => `"main".${quote(name)}`,
-        async query<T>(sql: string, params: unknown[] = []) {
-          const db = await acquireDatabase(path, silentLogger);
-          try {
-            const c = await connect(db);
-            try {
-              const reader = await c.runAndReadAll(sql, params as never);
-              return reader
-                .getRowObjects()
-                .map((row) =>
-                  Object.fromEntries(
-                    Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v]),
-                  ),
-                ) as T[];
-            } finally {
-              disconnect(db, c);
-            }
-          } finally {
-            await releaseDatabase(db, silentLogger);
-          }
-        },
-      };
+      return duckdbTargetAt(join(dir, `t${++n}.duckdb`));
     },
     async cleanup() {
       rmSync(dir, { recursive: true, force: true });
