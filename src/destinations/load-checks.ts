@@ -34,3 +34,28 @@ export function assertRowsFit(streamKey: string, rows: Row[], schema: TableSchem
     }
   }
 }
+
+/**
+ * A load's staging follows the schema as it grows: columns may be appended, never dropped, renamed
+ * or reordered. A staged row is positional, so a reordered schema would put values in the wrong
+ * columns without any error.
+ */
+export function assertAppendOnly(
+  streamKey: string,
+  staged: ReadonlyArray<{ name: string }>,
+  schema: TableSchema,
+): void {
+  if (schema.columns.length < staged.length) {
+    throw new DestinationError(
+      `${streamKey}: the schema lost columns (${staged.length} → ${schema.columns.length})`,
+    );
+  }
+  for (const [i, old] of staged.entries()) {
+    const c = schema.columns[i]!;
+    if (c.name !== old.name) {
+      throw new DestinationError(
+        `${streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
+      );
+    }
+  }
+}

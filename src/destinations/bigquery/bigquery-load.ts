@@ -20,7 +20,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
-import { assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
 import { stringParam, type BqClient, type Params } from './bigquery-client.js';
 import { checkStaged } from './bigquery-check.js';
 import { windowStatements } from './bigquery-ledger.js';
@@ -244,19 +244,7 @@ export class BigQueryLoad implements Load {
 
   /** Columns may only be appended; types may change (staged text is retyped at commit). */
   private followSchema(schema: TableSchema): void {
-    if (schema.columns.length < this.columns.length) {
-      throw new DestinationError(
-        `${this.request.streamKey}: the schema lost columns (${this.columns.length} → ${schema.columns.length})`,
-      );
-    }
-    for (const [i, c] of schema.columns.entries()) {
-      const old = this.columns[i];
-      if (old && old.name !== c.name) {
-        throw new DestinationError(
-          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
-        );
-      }
-    }
+    assertAppendOnly(this.request.streamKey, this.columns, schema);
     this.columns = schema.columns.map((c) => ({ name: c.name, type: c.type }));
   }
 

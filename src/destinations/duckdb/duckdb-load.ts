@@ -41,7 +41,7 @@ import { assertCursorsInWindow } from './duckdb-history.js';
 import { upsertWindow } from './duckdb-ledger.js';
 import { upsertColumnMap, upsertState } from './duckdb-state.js';
 import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
-import { assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
 import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
 
 const SEQ = '_exportsync_seq';
@@ -316,19 +316,7 @@ export class DuckDbLoad implements Load {
 
   /** Brings the staging table to `schema`: columns only appended (all VARCHAR, so nothing widens). */
   private async followSchema(schema: TableSchema): Promise<void> {
-    if (schema.columns.length < this.stagedColumns.length) {
-      throw new DestinationError(
-        `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
-      );
-    }
-    for (const [i, c] of schema.columns.entries()) {
-      const old = this.stagedColumns[i];
-      if (old && old.name !== c.name) {
-        throw new DestinationError(
-          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
-        );
-      }
-    }
+    assertAppendOnly(this.request.streamKey, this.stagedColumns, schema);
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length === 0) return;
     this.closeAppender(); // an appender is bound to the table's columns at creation

@@ -38,7 +38,7 @@ import { assertCursorsInWindow } from './postgres-history.js';
 import { upsertWindow } from './postgres-ledger.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
-import { assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
 
 const SEQ = '_exportsync_seq';
 const COMMIT_WORK_MEM = '128MB';
@@ -304,15 +304,11 @@ export class PostgresLoad implements Load {
 
   /** Brings the staging table to `schema`: columns only appended, types only widened. */
   private async followSchema(schema: TableSchema): Promise<void> {
+    assertAppendOnly(this.request.streamKey, this.stagedColumns, schema);
     const statements: string[] = [];
     const next: ColumnSpec[] = [];
     for (const [i, c] of schema.columns.entries()) {
       const old = this.stagedColumns[i];
-      if (old && old.name !== c.name) {
-        throw new DestinationError(
-          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
-        );
-      }
       if (!old) {
         statements.push(`ALTER TABLE ${this.staging} ADD COLUMN ${quoteIdent(c.name)} ${nativeType(c.type)}`);
       } else if (old.type !== c.type) {
@@ -326,11 +322,6 @@ export class PostgresLoad implements Load {
         );
       }
       next.push({ ...c });
-    }
-    if (schema.columns.length < this.stagedColumns.length) {
-      throw new DestinationError(
-        `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
-      );
     }
     if (statements.length > 0) await this.endCopy(); // new columns need a new COPY column list
     for (const sql of statements) {

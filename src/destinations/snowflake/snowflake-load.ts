@@ -21,7 +21,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
 import { assertCursorsInWindow, decimalScales } from './snowflake-checks.js';
 import { commitWindow } from './snowflake-commit.js';
 import { classifySnowflakeError } from './snowflake-errors.js';
@@ -153,17 +153,7 @@ export class SnowflakeLoad implements Load {
 
   /** Columns only appended (staging gains VARCHAR columns, after flushing the open file). */
   private async followSchema(schema: TableSchema): Promise<void> {
-    for (const [i, old] of this.stagedColumns.entries()) {
-      const c = schema.columns[i];
-      if (!c)
-        throw new DestinationError(
-          `${this.request.streamKey}: the schema lost columns (${this.stagedColumns.length} → ${schema.columns.length})`,
-        );
-      if (c.name !== old.name)
-        throw new DestinationError(
-          `${this.request.streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
-        );
-    }
+    assertAppendOnly(this.request.streamKey, this.stagedColumns, schema);
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length > 0) {
       await this.writer.flush();
