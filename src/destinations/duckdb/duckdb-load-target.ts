@@ -95,20 +95,7 @@ export class TargetShaper {
       await run(createTableSql(target, columns, schema.primaryKey));
       return { created: true, natives };
     }
-    const keys = new Set(schema.primaryKey);
-    if (widened.some((w) => keys.has(w.name))) {
-      await this.rebuild(run, target, existing, widened, schema.primaryKey);
-    } else {
-      for (const w of widened) {
-        const ref = quoteIdent(w.name);
-        const using = widenUsing(ref, w.from, w.to);
-        if (using === null)
-          throw new DestinationError(
-            `${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
-          );
-        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
-      }
-    }
+    await this.widen(run, target, existing, widened, schema);
     for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
     if (snapshot && !have.has(DELETED_AT))
       await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} TIMESTAMPTZ`);
@@ -122,6 +109,34 @@ export class TargetShaper {
    * commit transaction: new table, copy with the widening casts, drop, rename. A crash or error
    * rolls all of it back with the rest of the commit.
    */
+  /**
+   * Widens columns in place (ALTER … TYPE … USING), or rebuilds the table when a key column
+   * widens (key columns of tables created before the key index was dropped carry a constraint
+   * ALTER cannot change). Shared by the target and its history table.
+   */
+  private async widen(
+    run: Run,
+    target: string,
+    existing: Parameters<TargetShaper['rebuild']>[2],
+    widened: Parameters<TargetShaper['rebuild']>[3],
+    schema: TableSchema,
+  ): Promise<void> {
+    const keys = new Set(schema.primaryKey);
+    if (widened.some((w) => keys.has(w.name))) {
+      await this.rebuild(run, target, existing, widened, schema.primaryKey);
+      return;
+    }
+    for (const w of widened) {
+      const ref = quoteIdent(w.name);
+      const using = widenUsing(ref, w.from, w.to);
+      if (using === null)
+        throw new DestinationError(
+          `${schema.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
+        );
+      await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
+    }
+  }
+
   private async rebuild(
     run: Run,
     target: string,
@@ -245,20 +260,7 @@ export class TargetShaper {
       if (alreadyWider) continue;
       widened.push({ name: c.name, from, to });
     }
-    const keys = new Set(history.primaryKey);
-    if (widened.some((w) => keys.has(w.name))) {
-      await this.rebuild(run, target, existing, widened, history.primaryKey);
-    } else {
-      for (const w of widened) {
-        const ref = quoteIdent(w.name);
-        const using = widenUsing(ref, w.from, w.to);
-        if (using === null)
-          throw new DestinationError(
-            `${history.table}.${w.name}: cannot change ${w.from.native} to ${w.to.native}`,
-          );
-        await run(`ALTER TABLE ${target} ALTER COLUMN ${ref} TYPE ${w.to.native} USING ${using}`);
-      }
-    }
+    await this.widen(run, target, existing, widened, history);
     for (const a of added) await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(a.name)} ${a.native}`);
     return false;
   }
