@@ -129,6 +129,69 @@ export interface RecordBatch {
    * They are never dropped: the mapper keeps them as rows with their raw text in `_extra`.
    */
   rejects?: Array<{ position: number; raw: string; error: string; values?: string[] }>;
+  /**
+   * Rows the reader already encoded through `ReadContext.csvPassThrough` (the CSV pass-through).
+   * A batch with `csv` has no `records` and no `rejects`: the mapper is skipped for it, and the
+   * engine stages it with `Load.writeCsv`. Batches keep the source's record order, so a reader
+   * must cut a batch wherever it switches between encoded rows and records.
+   */
+  csv?: CsvRows;
+}
+
+/**
+ * Rows already in bulk-load form: one CSV line per row (',' between fields, '"' quoting with '""'
+ * inside, '\n' after each line, no header), each with exactly `width` fields in
+ * `TableSchema.columns` order. An unquoted empty field is NULL; a quoted field is never empty.
+ * Every non-NULL field, unquoted, is the canonical Row text of its column's type — exactly what the
+ * mapper would have produced for the record. Produced only by a `CsvRecordWriter`; if a line breaks
+ * this, a destination loads a wrong value or fails the window.
+ */
+export interface CsvRows {
+  text: Uint8Array;
+  rows: number;
+  width: number;
+}
+
+/**
+ * One CSV record as the byte reader split it: field `i` is `src[starts[i], ends[i])`, quotes
+ * excluded; `quoted[i]` is 1 when the field was quoted (its bytes may then hold '""' pairs, and
+ * an empty quoted field is NULL like an empty unquoted one). Only regular records get here: no
+ * NUL byte, valid UTF-8, no '"' inside an unquoted field, nothing after a closing quote, no line
+ * break inside quotes.
+ */
+export interface CsvRecordSpans {
+  src: Uint8Array;
+  count: number;
+  starts: Int32Array;
+  ends: Int32Array;
+  quoted: Uint8Array;
+}
+
+/** A growable byte buffer (src/core/bytes.ts) that writers append to. */
+export interface ByteSink {
+  /** Bytes written so far; a writer that gives up resets it to where it started. */
+  length: number;
+  /** Room for `n` more bytes; returns the backing array (it may move on growth). */
+  reserve(n: number): Uint8Array;
+}
+
+/** Encodes records of one header straight to `CsvRows` lines, or refuses a record. */
+export interface CsvRecordWriter {
+  /**
+   * Appends the record's line to `out` and returns true, or returns false with `out` unchanged:
+   * the record then goes through the mapper as a record (a value to canonicalise or widen a
+   * column for, a new column, `_extra`, a reject, an empty merge key). Never true for a record the
+   * mapper would map to different text.
+   */
+  write(record: CsvRecordSpans, out: ByteSink): boolean;
+  /** Width of the lines `write` produces now; changes only after the mapper mapped records. */
+  readonly width: number;
+}
+
+/** Offered by the engine to CSV readers when the destination stages encoded rows. */
+export interface CsvPassThrough {
+  /** A writer for records under this header, or null: read the body as records. */
+  writerFor(fields: string[]): CsvRecordWriter | null;
 }
 
 export interface DictionaryColumn {
@@ -170,6 +233,12 @@ export interface ReadContext {
   signal: AbortSignal;
   /** Records per yielded batch (`sync.batch_rows`). */
   batchRows: number;
+  /**
+   * Set when the destination takes encoded rows: a CSV reader may hand it to `readCsv` so that
+   * regular records skip the mapper (src/http/csv-bytes.ts). Readers that change records after
+   * reading them (add a field, rename) must not pass it on.
+   */
+  csvPassThrough?: CsvPassThrough;
 }
 
 /**
@@ -381,6 +450,12 @@ export interface Load {
    * appended, types widened): the staging area follows. Must not hold all rows in memory.
    */
   write(rows: Row[], schema: TableSchema): Promise<void>;
+  /**
+   * Optional fast path: stage rows already encoded (`rows.width === schema.columns.length`).
+   * Calls to `write` and `writeCsv` are staged in call order, which is the order "latest staged
+   * wins" goes by: reordering them lets an older duplicate overwrite a newer one.
+   */
+  writeCsv?(rows: CsvRows, schema: TableSchema): Promise<void>;
   /**
    * In ONE transaction: bring the target table to `schema` (create, add columns, widen), apply
    * `mode` for the window (merge: upsert on the key, latest cursor then latest staged wins;
