@@ -15,11 +15,14 @@
  * - Decimal test values fit DECIMAL(38,8): at most 30 integer digits and 8 fraction digits.
  * - The runs table is `_exportsync_runs` with columns run_id, command, status, rows, error (read
  *   back through `harness.rows`).
+ * - The CSV pass-through cases (`Load.writeCsv`) run only when the destination's loads have
+ *   `writeCsv`; for the others they are reported as skipped. Their bytes come from `csvRows`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
   ColumnSpec,
   CommitRequest,
+  CsvRows,
   Destination,
   LogicalType,
   Row,
@@ -129,13 +132,42 @@ export function dayWindow(day: string): Window {
   return { from, to: new Date(from.getTime() + 86_400_000) };
 }
 
-/** One whole load: beginLoad, one write per batch (each with its own schema), commit. */
+/**
+ * Rows as `CsvRows` (src/core/contracts.ts), written the way a `CsvRecordWriter` writes them: each row
+ * padded with NULLs to `width` (a schema: its column count), NULL as an unquoted empty field, a value
+ * quoted (with '""' inside) when it holds ',', '"', CR or LF — or every value with `quoteAll`, as a
+ * writer that keeps the source's quotes does. '' cannot be written (a quoted field is never empty).
+ */
+export function csvRows(
+  rows: Row[],
+  width: TableSchema | number,
+  opts: { quoteAll?: boolean } = {},
+): CsvRows {
+  const w = typeof width === 'number' ? width : width.columns.length;
+  const field = (v: string | null) => {
+    if (v === null) return '';
+    if (v === '')
+      throw new Error('csvRows: the pass-through has no empty string (a quoted field is never empty)');
+    return opts.quoteAll || /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  };
+  const lines = rows.map((r) => {
+    if (r.length > w) throw new Error(`csvRows: a row has ${r.length} values for width ${w}`);
+    return Array.from({ length: w }, (_, i) => field(r[i] ?? null)).join(',') + '\n';
+  });
+  return { text: Buffer.from(lines.join(''), 'utf8'), rows: rows.length, width: w };
+}
+
+/** A batch of `loadWindow`: rows for `write` (with the load's or their own schema), or for `writeCsv`. */
+export type LoadBatch =
+  Row[] | { rows: Row[]; schema: TableSchema } | { csv: Row[]; schema: TableSchema; quoteAll?: boolean };
+
+/** One whole load: beginLoad, one write (or writeCsv) per batch (each with its own schema), commit. */
 export async function loadWindow(
   destination: Destination,
   opts: {
     streamKey?: string;
     schema: TableSchema;
-    batches: Array<Row[] | { rows: Row[]; schema: TableSchema }>;
+    batches: LoadBatch[];
     mode?: WriteMode;
     window?: Window;
     state?: StreamState;
@@ -150,7 +182,11 @@ export async function loadWindow(
   });
   for (const batch of opts.batches) {
     if (Array.isArray(batch)) await load.write(batch, opts.schema);
-    else await load.write(batch.rows, batch.schema);
+    else if ('rows' in batch) await load.write(batch.rows, batch.schema);
+    else {
+      if (!load.writeCsv) throw new Error('loadWindow: this destination has no writeCsv');
+      await load.writeCsv(csvRows(batch.csv, batch.schema, { quoteAll: batch.quoteAll }), batch.schema);
+    }
   }
   const request: CommitRequest = {
     schema: opts.schema,
@@ -162,7 +198,7 @@ export async function loadWindow(
   return load.commit(request);
 }
 
-function firstSchema(batches: Array<Row[] | { rows: Row[]; schema: TableSchema }>): TableSchema | undefined {
+function firstSchema(batches: LoadBatch[]): TableSchema | undefined {
   const first = batches[0];
   return first && !Array.isArray(first) ? first.schema : undefined;
 }
@@ -1624,6 +1660,238 @@ export function destinationContract(
       expect(err).toBeInstanceOf(DestinationError);
       await load.abort();
       expect(await d.describeTable('events')).toBeNull();
+    });
+
+    // ── the CSV pass-through (`Load.writeCsv`) ──
+    // Rows the reader encoded itself skip the mapper and reach the load as CSV bytes. They must land
+    // exactly as the same rows through `write`, and take their place in the staged order: if
+    // `writeCsv` staged out of order with `write`, an older duplicate would win the merge.
+
+    describe('CSV pass-through (Load.writeCsv)', () => {
+      /** Opens the harness; skips the case when this destination's loads have no writeCsv. */
+      const setupCsv = async (skip: (note?: string) => never) => {
+        await setup();
+        const probe = await d.beginLoad({
+          streamKey: 'test.probe',
+          schema: eventsSchema('probe'),
+          runId: 'p',
+        });
+        const has = typeof probe.writeCsv === 'function';
+        await probe.abort();
+        if (!has) skip(`${name}: Load.writeCsv not implemented`);
+      };
+
+      it('rows staged with writeCsv commit exactly as the same rows staged with write (every type, NULLs)', async ({
+        skip,
+      }) => {
+        await setupCsv(skip);
+        const typed = (table: string): TableSchema => ({
+          table,
+          columns: [
+            col('id', 'integer'),
+            col('s', 'string'),
+            col('i', 'integer'),
+            col('d', 'decimal'),
+            col('f', 'float'),
+            col('b', 'boolean'),
+            col('t', 'timestamp'),
+            col('dt', 'date'),
+            col('j', 'json'),
+            ...AUDIT,
+          ],
+          primaryKey: ['id'],
+          cursorColumn: 't',
+        });
+        const json = '{"a":"x,y","q":"say \\"hi\\"","nl":"a\\nb","n":[1,2.5,null,true]}';
+        const strings = [
+          'plain',
+          'a,b,,c',
+          '"quoted" and ""doubled""',
+          'line1\nline2\r\nline3',
+          'ünïcødé ✓ 日本語 🎉 e\u0301',
+          '\\.',
+          '\\.\n\\.',
+          '\\N',
+          'NULL',
+          'a\\b\\\\c',
+          '  leading and trailing  ',
+          '\ttab\t',
+          ',',
+          '"',
+          '\n',
+        ];
+        const rows: Row[] = [
+          [
+            '1',
+            'first',
+            '9223372036854775807',
+            '123456789012345678901234567890.12345678',
+            '0.1',
+            'true',
+            '2024-01-01T00:00:00.000001Z',
+            '2024-02-29',
+            json,
+            null,
+            null,
+            '{"dropped":"x,\\"y\\""}',
+          ],
+          [
+            '2',
+            null,
+            '-9223372036854775808',
+            '-0.5',
+            '-1.5e-7',
+            'false',
+            '1999-12-31T23:59:59.999999Z',
+            '1970-01-01',
+            '[]',
+          ],
+          ['3', 'third', '0', '0', '5e-324', null, '2024-06-30T12:34:56Z', '9999-12-31', '"a json string"'],
+          ['4', null, null, null, null, null, '2024-01-01T12:00:00Z'],
+          ...strings.map((v, k): Row => [
+            String(100 + k),
+            v,
+            String(k),
+            `${k}.5`,
+            null,
+            k % 2 ? 'true' : 'false',
+            '2024-01-01T06:00:00Z',
+            '2024-01-01',
+            `{"k":${k}}`,
+          ]),
+        ];
+        const viaWrite = await loadWindow(d, {
+          streamKey: 'test.w',
+          schema: typed('via_write'),
+          batches: [rows],
+        });
+        const half = Math.ceil(rows.length / 2);
+        const viaCsv = await loadWindow(d, {
+          streamKey: 'test.c',
+          schema: typed('via_csv'),
+          batches: [
+            { csv: rows.slice(0, half), schema: typed('via_csv') },
+            // a writer that keeps the source's quotes quotes plain values too
+            { csv: rows.slice(half), schema: typed('via_csv'), quoteAll: true },
+          ],
+        });
+        expect(viaCsv).toEqual(viaWrite);
+        expect(viaCsv).toEqual({ staged: rows.length, upserted: rows.length, deleted: 0 });
+        const typeOf = Object.fromEntries(typed('x').columns.map((c) => [c.name, c.type]));
+        const comparable = async (table: string) =>
+          (await h.rows(table, ['id'])).map((r) =>
+            Object.fromEntries(
+              Object.entries(r)
+                .filter(([k]) => k !== '_exportsync_loaded_at')
+                .map(([k, v]) => [k, canon(typeOf[k] ?? 'string', v)]),
+            ),
+          );
+        const written = await comparable('via_write');
+        const fromCsv = await comparable('via_csv');
+        expect(fromCsv.length).toBe(rows.length);
+        expect(fromCsv).toEqual(written);
+        // and both are the values staged, not merely the same mistake
+        expect(fromCsv.filter((r) => Number(r.id) >= 100).map((r) => r.s)).toEqual(strings);
+        expect(fromCsv.find((r) => r.id === '4')).toMatchObject({
+          s: null,
+          i: null,
+          d: null,
+          b: null,
+          j: null,
+        });
+        expect(fromCsv.find((r) => r.id === '1')).toMatchObject({
+          i: '9223372036854775807',
+          d: '123456789012345678901234567890.12345678',
+          _exportsync_run_id: 'run-1',
+        });
+      });
+
+      it('write, writeCsv and write of one key with one cursor: the latest staged wins, whichever call staged it', async ({
+        skip,
+      }) => {
+        await setupCsv(skip);
+        const s = eventsSchema();
+        const ts = '2024-01-01T01:00:00Z';
+        const result = await loadWindow(d, {
+          schema: s,
+          batches: [
+            [
+              ['a', ts, 'a write-1', '1'],
+              ['b', ts, 'b write-1', '1'],
+              ['c', ts, 'c write-1', '1'],
+            ],
+            {
+              csv: [
+                ['a', ts, 'a csv-2', '2'],
+                ['b', ts, 'b csv-2 first', '2'],
+                ['b', ts, 'b csv-2 last', '2'],
+              ],
+              schema: s,
+            },
+            [['a', ts, 'a write-3', '3']],
+            { csv: [['c', ts, 'c csv-4', '4']], schema: s },
+          ],
+        });
+        expect(result).toEqual({ staged: 8, upserted: 3, deleted: 0 });
+        expect(pick(await h.rows('events', ['id']), ['id', 'name', 'n'])).toEqual([
+          { id: 'a', name: 'a write-3', n: '3' },
+          { id: 'b', name: 'b csv-2 last', n: '2' },
+          { id: 'c', name: 'c csv-4', n: '4' },
+        ]);
+      });
+
+      it('a column appended between two writeCsv calls is NULL for the lines staged before it', async ({
+        skip,
+      }) => {
+        await setupCsv(skip);
+        const v1 = eventsSchema();
+        const v2 = eventsSchema('events', [col('country', 'string', 'dynamic')]);
+        const v3 = eventsSchema('events', [
+          col('country', 'string', 'dynamic'),
+          col('score', 'decimal', 'dynamic'),
+        ]);
+        const result = await loadWindow(d, {
+          schema: v3,
+          batches: [
+            { csv: [['a', '2024-01-01T01:00:00Z', 'a', '1']], schema: v1 },
+            { csv: [['b', '2024-01-01T02:00:00Z', 'b', '2', null, null, null, 'NL']], schema: v2 },
+            { csv: [['c', '2024-01-01T03:00:00Z', 'c', '3', null, null, null, 'DE', '0.5']], schema: v3 },
+            { csv: [['d', '2024-01-01T04:00:00Z', 'd', '4']], schema: v3 },
+          ],
+        });
+        expect(result).toEqual({ staged: 4, upserted: 4, deleted: 0 });
+        expect(
+          pick(await h.rows('events', ['id']), ['id', 'name', 'country', 'score']).map((r) => ({
+            ...r,
+            score: canon('decimal', r.score),
+          })),
+        ).toEqual([
+          { id: 'a', name: 'a', country: null, score: null },
+          { id: 'b', name: 'b', country: 'NL', score: null },
+          { id: 'c', name: 'c', country: 'DE', score: '0.5' },
+          { id: 'd', name: 'd', country: null, score: null },
+        ]);
+        expect(await d.getColumnMap('events')).toEqual(v3.columns);
+      });
+
+      it('writeCsv refuses lines whose width is not the schema width with a DestinationError naming the stream; nothing lands', async ({
+        skip,
+      }) => {
+        await setupCsv(skip);
+        const s = eventsSchema();
+        const width = s.columns.length;
+        for (const bad of [width - 1, width + 1]) {
+          const load = await d.beginLoad({ streamKey: 'test.events', schema: s, runId: 'r' });
+          await load.writeCsv!(csvRows([['a', '2024-01-01T01:00:00Z', 'a', '1']], s), s);
+          const row: Row = ['b', '2024-01-01T02:00:00Z', 'b', '2'];
+          const err = await rejection(load.writeCsv!(csvRows([row], bad), s));
+          expect(err, `width ${bad}`).toBeInstanceOf(DestinationError);
+          expect((err as Error).message).toContain('test.events');
+          await load.abort();
+        }
+        expect(await d.describeTable('events')).toBeNull();
+        expect(await d.getState('test.events')).toBeNull();
+      });
     });
   });
 }
