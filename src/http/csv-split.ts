@@ -228,3 +228,8 @@ export class CsvSplitter {
     return next;
   }
 }
+
+/** CSV text of a record as split, for rejects (the raw bytes are not kept: that costs on every row). */
+export function toCsvLine(values: string[]): string {
+  return values.map((v) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',');
+}

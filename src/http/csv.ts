@@ -14,8 +14,9 @@
  * CPU, see its header).
  */
 import { DataError, SourceError } from '../core/errors.js';
-import type { RecordBatch } from '../core/contracts.js';
-import { CsvSplitter } from './csv-split.js';
+import type { CsvPassThrough, RecordBatch } from '../core/contracts.js';
+import { readCsvPassThrough } from './csv-bytes.js';
+import { CsvSplitter, toCsvLine } from './csv-split.js';
 
 export { readJsonArray, readNdjson } from './json.js';
 
@@ -28,6 +29,11 @@ export interface ReadCsvOptions {
    * stray quote). Checked per input slice, so it is exact to within 1 MiB. Default 64 MiB.
    */
   maxRecordBytes?: number;
+  /**
+   * `ReadContext.csvPassThrough`, passed on by readers whose records go to the mapper unchanged:
+   * regular records then skip the mapper (src/http/csv-bytes.ts).
+   */
+  passThrough?: CsvPassThrough;
 }
 
 type Reject = NonNullable<RecordBatch['rejects']>[number];
@@ -76,15 +82,19 @@ function completeUpTo(buf: Buffer): number {
   return n; // continuation bytes without a lead in reach: invalid anyway, decode as is
 }
 
-/** CSV text of a record as parsed, for rejects (the raw bytes are not kept: that costs on every row). */
-function toCsvLine(values: string[]): string {
-  return values.map((v) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)).join(',');
-}
-
 export async function* readCsv(
   body: AsyncIterable<Uint8Array>,
   options: ReadCsvOptions,
 ): AsyncGenerator<RecordBatch> {
+  if (options.passThrough !== undefined) {
+    const stringOptions = { ...options, passThrough: undefined };
+    yield* readCsvPassThrough(body, {
+      ...options,
+      passThrough: options.passThrough,
+      fallback: (rest) => readCsv(rest, stringOptions),
+    });
+    return;
+  }
   const batchRows = Math.max(1, Math.floor(options.batchRows));
   const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
   const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;

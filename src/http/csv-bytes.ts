@@ -1,0 +1,239 @@
+/**
+ * The CSV pass-through reader: readCsv when the engine offers `ReadContext.csvPassThrough`.
+ * Regular records go from the response bytes straight to `CsvRows` lines through the mapper's
+ * `CsvRecordWriter` (src/schema/csv-pass.ts) without becoming JS strings; every other record
+ * (irregular bytes, a wrong field count, a value the writer refuses) is decoded and split exactly
+ * as readCsv does and yielded as a record for the mapper. The records of a body come out in the
+ * body's order, as `csv` batches and record batches.
+ *
+ * Why: turning text into strings, arrays and back into text was most of a sync's CPU (GC 24 %,
+ * COPY encoding 19 %, splitting 16.5 % of a 1M-row Postgres load; BENCHMARKS.md).
+ *
+ * What must hold, or rows change or vanish: a record is encoded only after every batch before it
+ * has been consumed, since the mapper may add or widen a column while mapping them (the writer
+ * follows); the first `SAMPLE_RECORDS` records of a body go as records, so the first-page
+ * contract check sees real values; a `csv` batch holds lines of one width.
+ */
+import { isUtf8 } from 'node:buffer';
+import { ByteBuffer } from '../core/bytes.js';
+import type { CsvPassThrough, CsvRecordSpans, CsvRecordWriter, RecordBatch } from '../core/contracts.js';
+import { DataError, SourceError } from '../core/errors.js';
+import { CsvByteScanner } from './csv-scan.js';
+import { CsvSplitter, toCsvLine } from './csv-split.js';
+
+/** Records of each body that always go through the mapper (the drift check reads the first batch). */
+export const SAMPLE_RECORDS = 1000;
+/** A `csv` batch is handed over at this size even before `batchRows` lines (bounds memory). */
+const MAX_BATCH_BYTES = 16 << 20;
+
+export interface PassThroughOptions {
+  batchRows: number;
+  stream?: string;
+  maxRecordBytes?: number;
+  passThrough: CsvPassThrough;
+  /** The string reader, for a body whose header the writer does not take. */
+  fallback: (body: AsyncIterable<Uint8Array>) => AsyncGenerator<RecordBatch>;
+}
+
+type Reject = NonNullable<RecordBatch['rejects']>[number];
+
+/** Splits one record's decoded text with readCsv's own splitter (the slow path). */
+class RecordDecoder {
+  private values: string[][] = [];
+  private readonly splitter = new CsvSplitter((values) => this.values.push(values));
+
+  /** The record's values, or undefined when it decodes to a blank line (NUL bytes only). */
+  decode(src: Uint8Array, start: number, end: number, line: number, where: string): string[] | undefined {
+    let text = Buffer.from(src.buffer, src.byteOffset + start, end - start).toString('utf8');
+    if (text.indexOf('\0') !== -1) text = text.replaceAll('\0', '');
+    this.values = [];
+    this.splitter.feed(text);
+    this.splitter.end();
+    if (this.values.length > 1) {
+      throw new Error(`${where}CSV reader bug: the record at line ${line} split into ${this.values.length}`);
+    }
+    return this.values[0];
+  }
+}
+
+export async function* readCsvPassThrough(
+  body: AsyncIterable<Uint8Array>,
+  options: PassThroughOptions,
+): AsyncGenerator<RecordBatch> {
+  const batchRows = Math.max(1, Math.floor(options.batchRows));
+  const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
+  const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
+  const scanner = new CsvByteScanner();
+  const decoder = new RecordDecoder();
+  const spans: CsvRecordSpans = {
+    src: scanner.buf,
+    count: 0,
+    starts: scanner.starts,
+    ends: scanner.ends,
+    quoted: scanner.quoted,
+  };
+  const out = new ByteBuffer(1 << 20);
+
+  let fields: string[] | undefined;
+  let writer: CsvRecordWriter | null = null;
+  let width = 0;
+  let lines = 0;
+  let lineWidth = 0;
+  let batch: RecordBatch | undefined;
+  let records: unknown[][] = [];
+  let positions: number[] = [];
+  let seen = 0;
+  const ready: RecordBatch[] = [];
+  /** Chunks read before the header was decided: replayed to the string reader if needed. */
+  let prefix: Uint8Array[] | undefined = [];
+
+  const flushCsv = (): void => {
+    if (lines === 0) return;
+    ready.push({
+      fields: fields as string[],
+      records: [],
+      csv: { text: out.take(), rows: lines, width: lineWidth },
+    });
+    lines = 0;
+  };
+  const flushRecords = (): void => {
+    if (batch === undefined) return;
+    ready.push(batch);
+    batch = undefined;
+  };
+
+  const iterator = body[Symbol.asyncIterator]();
+  let final = false;
+  while (!final) {
+    const step = await iterator.next();
+    if (step.done) final = true;
+    else {
+      let chunk = step.value;
+      prefix?.push(chunk);
+      if (
+        prefix?.length === 1 &&
+        chunk.length >= 3 &&
+        chunk[0] === 0xef &&
+        chunk[1] === 0xbb &&
+        chunk[2] === 0xbf
+      ) {
+        chunk = chunk.subarray(3); // a leading BOM (a shorter first chunk: the header decode drops it)
+      }
+      // NUL goes before splitting, as in readCsv: '"a"\0"b"' is one quoted field 'a"b' there
+      if (chunk.indexOf(0) !== -1) chunk = withoutNul(chunk);
+      scanner.push(chunk);
+      spans.src = scanner.buf;
+    }
+    while (scanner.next(final)) {
+      const { recStart, recEnd, recLine } = scanner;
+      if (fields === undefined) {
+        const values = decoder.decode(scanner.buf, recStart, recEnd, recLine, where);
+        if (values === undefined) continue;
+        fields = values.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
+        width = fields.length;
+        writer = options.passThrough.writerFor(fields);
+        if (writer === null) {
+          yield* options.fallback(replay(prefix as Uint8Array[], iterator, final));
+          return;
+        }
+        prefix = undefined;
+        continue;
+      }
+      seen++;
+      if (
+        seen > SAMPLE_RECORDS &&
+        scanner.count === width &&
+        !scanner.irregular &&
+        (!scanner.nonAscii || isUtf8(scanner.buf.subarray(recStart, recEnd)))
+      ) {
+        if (batch !== undefined || ready.length > 0) {
+          // the mapper must have seen every record before this one: it may change what the writer does
+          flushCsv();
+          flushRecords();
+          while (ready.length > 0) yield ready.shift() as RecordBatch;
+          spans.src = scanner.buf;
+        }
+        spans.count = scanner.count;
+        spans.starts = scanner.starts;
+        spans.ends = scanner.ends;
+        spans.quoted = scanner.quoted;
+        const w = (writer as CsvRecordWriter).width;
+        if (lines > 0 && w !== lineWidth) flushCsv();
+        if ((writer as CsvRecordWriter).write(spans, out)) {
+          lineWidth = w;
+          if (++lines >= batchRows || out.length >= MAX_BATCH_BYTES) flushCsv();
+          continue;
+        }
+      }
+      // the string path: exactly readCsv's record handling
+      const values = decoder.decode(scanner.buf, recStart, recEnd, recLine, where);
+      if (values === undefined) continue;
+      flushCsv();
+      if (batch === undefined) {
+        records = [];
+        positions = [];
+        batch = { fields, records, positions };
+      }
+      if (values.length === width) {
+        for (let i = 0; i < width; i++) if (values[i] === '') (values as (string | null)[])[i] = null;
+        records.push(values);
+        positions.push(recLine);
+      } else {
+        (batch.rejects ??= []).push({
+          position: recLine,
+          raw: toCsvLine(values),
+          error: `line ${recLine}: ${values.length} fields, header has ${width}`,
+          values,
+        } satisfies Reject);
+      }
+      if (records.length + (batch.rejects?.length ?? 0) >= batchRows || seen === SAMPLE_RECORDS)
+        flushRecords();
+    }
+    if (scanner.pendingBytes > maxRecordBytes) {
+      const line = scanner.startLine;
+      throw new DataError(
+        `${where}invalid CSV at line ${line}: the record starting here runs past ${maxRecordBytes} bytes ` +
+          '(an unbalanced quote?)',
+        { stream: options.stream, line },
+      );
+    }
+    while (ready.length > 0) yield ready.shift() as RecordBatch;
+  }
+  if (scanner.inQuotes) {
+    const line = scanner.startLine;
+    throw new DataError(
+      `${where}invalid CSV at line ${line}: a quoted field opened in the record starting here is never closed (body ends at line ${scanner.currentLine})`,
+      { stream: options.stream, line },
+    );
+  }
+  if (fields === undefined) {
+    throw new SourceError(`${where}the response body is empty: expected at least the CSV header line`, {
+      retryable: true,
+    });
+  }
+  flushCsv();
+  flushRecords();
+  while (ready.length > 0) yield ready.shift() as RecordBatch;
+}
+
+/** The chunks already read, then the rest of the body. */
+async function* replay(
+  prefix: Uint8Array[],
+  rest: AsyncIterator<Uint8Array>,
+  done: boolean,
+): AsyncGenerator<Uint8Array> {
+  yield* prefix;
+  if (done) return;
+  for (;;) {
+    const step = await rest.next();
+    if (step.done) return;
+    yield step.value;
+  }
+}
+
+function withoutNul(chunk: Uint8Array): Uint8Array {
+  const out = new Uint8Array(chunk.length);
+  let n = 0;
+  for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) out[n++] = chunk[i] as number;
+  return out.subarray(0, n);
+}
