@@ -6,7 +6,8 @@
  */
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import type { Row } from '../../core/contracts.js';
+import type { CsvRows, Row, TableSchema } from '../../core/contracts.js';
+import { DestinationError } from '../../core/errors.js';
 
 const NEEDS_QUOTES = /[",\r\n\\]/;
 
@@ -33,6 +34,33 @@ export function* csvChunks(rows: Row[], width: number, rowsPerChunk = 1000): Gen
     yield lines.join('');
   }
 }
+
+/**
+ * What can be checked of encoded lines without reading them: their width is the schema's (else
+ * every value would land one column off, or the COPY fail far from the cause), and the text is
+ * whole lines (else the last line would run into the next batch's first).
+ */
+export function assertCsvRowsFit(streamKey: string, rows: CsvRows, schema: TableSchema): void {
+  const width = schema.columns.length;
+  if (rows.width !== width) {
+    throw new DestinationError(
+      `${streamKey}: encoded rows have ${rows.width} fields per line but the schema has ${width} columns`,
+    );
+  }
+  const { text } = rows;
+  if ((text.length === 0) !== (rows.rows === 0) || (text.length > 0 && text[text.length - 1] !== 0x0a)) {
+    throw new DestinationError(
+      `${streamKey}: encoded rows are not ${rows.rows} whole line(s) (${text.length} bytes, last byte ${text.length > 0 ? text[text.length - 1] : 'none'})`,
+    );
+  }
+}
+
+/**
+ * Bytes per COPY message when `writeBytes` forwards an encoded buffer. The slices are views of the
+ * caller's buffer (nothing is copied) and may cut a line or a UTF-8 character anywhere: COPY data
+ * is one byte stream to the server. Smaller slices only make backpressure finer.
+ */
+export const COPY_SLICE_BYTES = 256 * 1024;
 
 /**
  * One COPY FROM STDIN kept open across many `write`s, so Node encodes and parses the next batch
@@ -70,13 +98,27 @@ export class CopyWriter {
 
   /** Sends `rows` padded to `width`; waits only while the socket is full. */
   async write(rows: Row[]): Promise<void> {
-    for (const chunk of csvChunks(rows, this.width)) {
-      if (this.failure) throw this.failure;
-      if (!this.stream.write(chunk)) {
-        await Promise.race([new Promise<void>((r) => this.stream.once('drain', r)), this.failed]);
-      }
+    for (const chunk of csvChunks(rows, this.width)) await this.send(chunk);
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Sends CSV lines already encoded for this COPY's column list, as they are: the caller vouches
+   * for them (`CsvRows`). The buffer is the COPY's from then on and must never change: the socket
+   * sends from it, possibly after the promise has resolved.
+   */
+  async writeBytes(text: Uint8Array): Promise<void> {
+    for (let at = 0; at < text.length; at += COPY_SLICE_BYTES) {
+      await this.send(text.subarray(at, Math.min(text.length, at + COPY_SLICE_BYTES)));
     }
     if (this.failure) throw this.failure;
+  }
+
+  private async send(chunk: string | Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (!this.stream.write(chunk)) {
+      await Promise.race([new Promise<void>((r) => this.stream.once('drain', r)), this.failed]);
+    }
   }
 
   /** Ends the COPY and waits for the server to confirm it; resolves with its row count. */

@@ -11,6 +11,7 @@ import type {
   ColumnSpec,
   CommitRequest,
   CommitResult,
+  CsvRows,
   Load,
   LoadRequest,
   Logger,
@@ -19,7 +20,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { readTable } from './postgres-catalog.js';
-import { CopyWriter } from './postgres-copy.js';
+import { assertCsvRowsFit, CopyWriter } from './postgres-copy.js';
 import { classifyPgError } from './postgres-errors.js';
 import {
   columnList,
@@ -51,6 +52,10 @@ export class PostgresLoad implements Load {
   /** The load's open COPY into staging (one per load; reopened only when the schema changes). */
   private copy: CopyWriter | undefined;
   private copySql = '';
+  /** Rows sent into the open COPY; its server count must match when it ends. */
+  private copyRows = 0;
+  /** Set when staging holds rows other than those sent: the load can only be aborted. */
+  private invalid: Error | undefined;
   private done = false;
   private broken: Error | undefined;
   private readonly onClientError = (err: Error) => {
@@ -101,14 +106,43 @@ export class PostgresLoad implements Load {
   async write(rows: Row[], schema: TableSchema): Promise<void> {
     this.assertUsable();
     assertRowsFit(this.request.streamKey, rows, schema);
+    await this.stage(schema, rows.length, (copy) => copy.write(rows));
+  }
+
+  /**
+   * The CSV pass-through: the lines go into the same COPY as `write`'s rows, byte for byte (CSV
+   * is the COPY's own format), so the two stay in call order — the order "latest staged wins"
+   * goes by.
+   */
+  async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    assertCsvRowsFit(this.request.streamKey, rows, schema);
+    await this.stage(schema, rows.rows, (copy) => copy.writeBytes(rows.text));
+  }
+
+  /**
+   * The one staging path of `write` and `writeCsv`, so the two can neither stage out of call order
+   * nor against different column lists: staging follows `schema`, then `count` rows go through
+   * `send` into a COPY whose column list is `schema.columns`. An open COPY with another list is
+   * ended first (followSchema already ends it whenever staging changes; the check keeps positional
+   * lines from ever landing in the wrong columns should that change).
+   */
+  private async stage(
+    schema: TableSchema,
+    count: number,
+    send: (copy: CopyWriter) => Promise<void>,
+  ): Promise<void> {
     await this.followSchema(schema);
-    if (rows.length === 0) return;
+    if (count === 0) return;
+    const copySql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
+    if (this.copy && this.copySql !== copySql) await this.endCopy();
     if (!this.copy) {
-      this.copySql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
-      this.copy = new CopyWriter(this.client, this.copySql, schema.columns.length);
+      this.copySql = copySql;
+      this.copy = new CopyWriter(this.client, copySql, schema.columns.length);
     }
+    this.copyRows += count;
     try {
-      await this.copy.write(rows);
+      await send(this.copy);
     } catch (err) {
       throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
     }
@@ -118,17 +152,29 @@ export class PostgresLoad implements Load {
   /**
    * Ends the open COPY and counts its rows; throws its error (the window then fails). Must run
    * before any other statement on the connection: pg queues them behind the COPY, which only
-   * ends here, so a statement awaited while it is open would wait forever.
+   * ends here, so a statement awaited while it is open would wait forever. A server count other
+   * than the rows sent means encoded lines were not the rows they claimed (a line break outside
+   * quotes, a wrong `CsvRows.rows`): the load is then refused, whatever it stored.
    */
   private async endCopy(): Promise<void> {
     const copy = this.copy;
     if (!copy) return;
+    let stored: number;
     try {
-      this.staged += await copy.end();
+      stored = await copy.end();
     } catch (err) {
       throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
     }
     this.copy = undefined;
+    const sent = this.copyRows;
+    this.copyRows = 0;
+    if (stored !== sent) {
+      this.invalid = new DestinationError(
+        `${this.request.streamKey}: staging stored ${stored} rows where ${sent} were sent (encoded lines that are not the rows they claim to be)`,
+      );
+      throw this.invalid;
+    }
+    this.staged += stored;
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {
@@ -338,6 +384,7 @@ export class PostgresLoad implements Load {
     if (this.done)
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
     if (this.broken) throw classifyPgError(this.broken, `load of ${this.request.streamKey}`);
+    if (this.invalid) throw this.invalid;
     const copyError = this.copy?.error;
     if (copyError)
       throw classifyPgError(copyError, `staging rows of ${this.request.streamKey}`, this.copySql);
