@@ -152,7 +152,9 @@ describe('readCsv with a pass-through', () => {
       const body = randomBody(seed, SAMPLE_RECORDS + 60);
       for (const chunk of [1, 3, 17, 4096, 1 << 20]) {
         if (chunk === 1 && seed > 6) continue;
-        const outcome = await both(body, chunk).catch((e: unknown) => e);
+        const outcome: Awaited<ReturnType<typeof both>> | Error = await both(body, chunk).catch(
+          (e: unknown) => e as Error,
+        );
         if (outcome instanceof Error) {
           // a body both readers refuse: the same error, word for word
           const plain = await collect(readCsv(chunked(body, chunk), { batchRows: 7, stream: 's' })).catch(
