@@ -1,18 +1,23 @@
 /**
  * One window of one stream. Rows go through the Appender into a TEMP staging table of VARCHAR
- * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection
- * (staging as CSV files loaded by read_csv was measured and was not cheaper: BENCHMARKS.md);
- * `commit` then, in ONE transaction: brings the target to the schema (create, add, widen), casts
- * the staged text to the native types in SQL, applies the write mode, and writes the column map
+ * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection;
+ * rows that arrive already encoded (`writeCsv`, the CSV pass-through) are appended to a CSV spool
+ * file instead (duckdb-spool.ts) and read into the same table by `read_csv` when the window
+ * commits, and once a load has spooled, its `write` rows go to the spool too, so the staging
+ * order stays the call order. `commit` then, in ONE transaction: brings the target to the schema
+ * (create, add, widen), casts the staged text to the native types in SQL (the same casts for
+ * both paths, so they give the same values), applies the write mode, and writes the column map
  * and the state. Nothing is visible before COMMIT and a failure rolls all of it back; a process
  * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
- * record). If state were written outside this transaction a crash would lose or double rows.
+ * record, a spool is swept by the next run). If state were written outside this transaction a
+ * crash would lose or double rows.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type {
   ColumnSpec,
   CommitRequest,
   CommitResult,
+  CsvRows,
   Load,
   LoadRequest,
   Logger,
@@ -21,7 +26,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { AUDIT_COLUMNS } from '../../core/contracts.js';
-import { DestinationError } from '../../core/errors.js';
+import { DestinationError, ExportSyncError, errorMessage } from '../../core/errors.js';
 import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import { mergeWindow } from './duckdb-merge.js';
@@ -43,6 +48,7 @@ import { upsertColumnMap, upsertState } from './duckdb-state.js';
 import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
 import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
 import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
+import { DuckDbSpool } from './duckdb-spool.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
@@ -54,6 +60,9 @@ export class DuckDbLoad implements Load {
   /** Logical types each column's rows were staged under (a column may widen mid-load). */
   private readonly stagedTypes = new Map<string, Set<LogicalType>>();
   private appender: DuckDBAppender | undefined;
+  /** Set from the first `writeCsv` until the commit reads it into the staging table. */
+  private spool: DuckDbSpool | undefined;
+  /** Rows in the staging table (the spool's come in at commit). */
   private staged = 0;
   private done = false;
   private broken: unknown;
@@ -91,10 +100,10 @@ export class DuckDbLoad implements Load {
     assertRowsFit(this.request.streamKey, rows, schema);
     await this.followSchema(schema);
     if (rows.length === 0) return;
-    for (const c of schema.columns) {
-      let types = this.stagedTypes.get(c.name);
-      if (!types) this.stagedTypes.set(c.name, (types = new Set()));
-      types.add(c.type);
+    this.noteTypes(schema);
+    if (this.spool) {
+      await this.spoolWith(() => this.spool!.appendRows(rows, this.stagedColumns.length));
+      return;
     }
     const total = this.stagedColumns.length;
     try {
@@ -119,6 +128,87 @@ export class DuckDbLoad implements Load {
     }
   }
 
+  /**
+   * Appends encoded rows to the spool in one file write (see duckdb-spool.ts). Refused, with
+   * nothing staged, when the lines are not `schema`'s width (their values would land in the
+   * wrong columns) or the text is not whole lines; a line that is still malformed fails the
+   * commit, before its transaction.
+   */
+  async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    const key = this.request.streamKey;
+    if (rows.width !== schema.columns.length) {
+      throw new DestinationError(
+        `${key}: encoded rows have ${rows.width} fields but the schema of ${schema.table} has ${schema.columns.length} columns`,
+      );
+    }
+    const { text } = rows;
+    if (rows.rows === 0 ? text.length > 0 : text.length === 0 || text[text.length - 1] !== 0x0a) {
+      throw new DestinationError(
+        `${key}: encoded rows are not whole lines (${rows.rows} rows in ${text.length} bytes${text.length > 0 ? ', not ending with a line break' : ''})`,
+      );
+    }
+    await this.followSchema(schema);
+    if (rows.rows === 0) return;
+    this.noteTypes(schema);
+    this.spool ??= new DuckDbSpool(this.db, key);
+    await this.spoolWith(() => this.spool!.appendCsv(rows));
+  }
+
+  /** Runs a spool write; a failed one leaves the file in an unknown state, so the load is broken. */
+  private async spoolWith(append: () => Promise<void>): Promise<void> {
+    try {
+      await append();
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `spooling rows of ${this.request.streamKey}`, { path: this.db.path });
+    }
+  }
+
+  /** Records the logical type each column's rows are staged under (casts at commit depend on it). */
+  private noteTypes(schema: TableSchema): void {
+    for (const c of schema.columns) {
+      let types = this.stagedTypes.get(c.name);
+      if (!types) this.stagedTypes.set(c.name, (types = new Set()));
+      types.add(c.type);
+    }
+  }
+
+  /**
+   * Reads the spool into the staging table after the rows staged before it, then removes it. Runs
+   * before the commit transaction (the table is the load's own TEMP table); a failure leaves the
+   * table half-filled, so the load is broken and only `abort` remains.
+   */
+  private async drainSpool(): Promise<void> {
+    const spool = this.spool;
+    if (!spool) return;
+    try {
+      await spool.loadInto(
+        this.conn,
+        { ref: STAGE_REF, seq: SEQ, columns: this.stagedColumns.map((c) => c.name) },
+        this.staged + 1,
+      );
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `reading the spooled rows of ${this.request.streamKey}`, {
+        path: this.db.path,
+      });
+    }
+    this.staged += spool.rows;
+    this.spool = undefined;
+    await this.discardSpool(spool);
+  }
+
+  /** Removes the spool's files; one that cannot be removed is swept by the next run. */
+  private async discardSpool(spool: DuckDbSpool): Promise<void> {
+    const dir = spool.directory;
+    await spool
+      .discard()
+      .catch((err: unknown) =>
+        this.log.warn({ err: errorMessage(err), dir }, 'could not remove a DuckDB spool'),
+      );
+  }
+
   async commit(request: CommitRequest): Promise<CommitResult> {
     this.assertUsable();
     const { schema } = request;
@@ -131,6 +221,7 @@ export class DuckDbLoad implements Load {
     await this.followSchema(schema);
     const conn = this.conn;
     this.closeAppender();
+    await this.drainSpool();
     const cursorType =
       schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
     const history = request.history
@@ -349,13 +440,18 @@ export class DuckDbLoad implements Load {
   private assertUsable(): void {
     if (this.done)
       throw new DestinationError(`load of ${this.request.streamKey} is already committed or aborted`);
-    if (this.broken)
-      throw classifyDuckDbError(this.broken, `load of ${this.request.streamKey} failed earlier`, {
-        path: this.db.path,
+    if (!this.broken) return;
+    const context = `load of ${this.request.streamKey} failed earlier`;
+    // an error already classified (a spool check) is named again, so a retry never reads as new
+    if (this.broken instanceof ExportSyncError)
+      throw new DestinationError(`${context}: ${this.broken.message}`, {
+        cause: this.broken,
+        retryable: this.broken.retryable,
       });
+    throw classifyDuckDbError(this.broken, context, { path: this.db.path });
   }
 
-  /** Drops the staging table with its connection (TEMP tables live and die with it), once. */
+  /** Drops the staging table with its connection (TEMP tables live and die with it) and the spool, once. */
   private async finish(): Promise<void> {
     if (this.done) return;
     this.done = true;
@@ -366,5 +462,8 @@ export class DuckDbLoad implements Load {
     }
     this.appender = undefined;
     disconnect(this.db, this.conn);
+    const spool = this.spool;
+    this.spool = undefined;
+    if (spool) await this.discardSpool(spool);
   }
 }
