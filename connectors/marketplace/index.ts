@@ -169,13 +169,14 @@ export function createMarketplaceSource(
         const type = response.headers.get('content-type') ?? '';
         const csv = /csv/i.test(type) || (config.format === 'csv' && !/json/i.test(type));
         const opts = { batchRows: ctx.batchRows, stream: spec.name };
+        const csvOpts = { ...opts, passThrough: ctx.csvPassThrough };
         const wrapper = definition.contract
           ? asSourceContract(definition.contract).wrapper?.value
           : undefined;
         const json = () => readJsonArray(response.body, wrapper === undefined ? opts : { ...opts, wrapper });
         let rows = 0;
-        for await (const batch of csv ? readCsv(response.body, opts) : json()) {
-          rows += batch.records.length;
+        for await (const batch of csv ? readCsv(response.body, csvOpts) : json()) {
+          rows += batch.csv?.rows ?? batch.records.length;
           yield batch;
         }
         ctx.log.debug(

@@ -46,7 +46,8 @@ export async function* readEventsCsv(
     },
     ctx,
   );
-  yield* readCsv(response.body, { batchRows: ctx.batchRows, stream });
+  // records go to the mapper as read: regular ones may take the CSV pass-through
+  yield* readCsv(response.body, { batchRows: ctx.batchRows, stream, passThrough: ctx.csvPassThrough });
 }
 
 /** Stream `events`: package events of the whole owner. */
@@ -92,8 +93,10 @@ function csvEventStream(
         const log = ctx.log.child({ start_date: range.startDate, end_date: range.endDate });
         log.debug({}, `requesting scarf ${name}`);
         let rows = 0;
-        for await (const batch of readEventsCsv(e, path, range, ctx, name)) {
-          rows += batch.records.length;
+        // pixel_events adds a field to every record: no pass-through for it
+        const readCtx = entityKind ? { ...ctx, csvPassThrough: undefined } : ctx;
+        for await (const batch of readEventsCsv(e, path, range, readCtx, name)) {
+          rows += batch.csv?.rows ?? batch.records.length;
           yield entityKind ? withEntityKind(batch, entityKind) : batch;
         }
         log.debug({ rows }, `scarf ${name} read`);

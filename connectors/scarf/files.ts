@@ -131,7 +131,8 @@ function rollupFileStream(f: FilesContext): StreamDefinition {
       const snapshotDate = isoDate(window.from);
       let source: string[] | undefined;
       let fields: string[] = [];
-      for await (const batch of readUnit(await f.store(), unit, ctx, {
+      // the rollup adds the snapshot field to every record: no pass-through
+      for await (const batch of readUnit(await f.store(), unit, { ...ctx, csvPassThrough: undefined }, {
         stream: 'company_rollup',
         formatOf: () => 'csv',
       })) {

@@ -95,6 +95,12 @@ export const syncSchema = z
     batch_rows: int(1)
       .default(DEFAULTS.batch_rows)
       .describe('Records per batch from the parser to the destination.'),
+    csv_pass_through: z
+      .boolean()
+      .default(DEFAULTS.csv_pass_through)
+      .describe(
+        'Let regular CSV records skip the mapper and go from the response bytes straight into the bulk load (Postgres, DuckDB); the loaded values are the same either way. false: map every record (slower).',
+      ),
     window_attempts: int(1)
       .default(DEFAULTS.window_attempts)
       .describe('Attempts per window when a response breaks off midway or a commit hits a transient error.'),

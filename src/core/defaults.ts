@@ -11,6 +11,11 @@ export const DEFAULTS = {
   concurrency: 2,
   /** Rows handed to the destination per write call. */
   batch_rows: 10_000,
+  /**
+   * Regular CSV records go from the response bytes straight into the destination's bulk load
+   * (Postgres, DuckDB), skipping the mapper; off = every record through the mapper (slower).
+   */
+  csv_pass_through: true,
   /** Attempts per HTTP request (first try included) on 429, 5xx, resets and timeouts. */
   retry_attempts: 6,
   /** First backoff delay; doubles each attempt with jitter, capped by retry_max_delay_ms. */

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  CsvRows,
   Destination,
   HttpClient,
   Load,
@@ -19,6 +20,7 @@ import type {
   Logger,
   RunStreamStats,
   StreamLock,
+  TableSchema,
   Window,
   WindowRecord,
 } from '../core/contracts.js';
@@ -354,6 +356,7 @@ class ShardWorker {
           runId: this.runId,
           windowAttempts: this.o.config.sync.window_attempts,
           batchRows: this.o.config.sync.batch_rows,
+          csvPassThrough: this.o.config.sync.csv_pass_through,
           signal: this.signal,
           drift: this.drift,
         },
@@ -485,6 +488,12 @@ function countingDestination(
         on.wrote(rows.length);
         return load.write(rows, schema);
       },
+      ...(load.writeCsv && {
+        writeCsv: (rows: CsvRows, schema: TableSchema) => {
+          on.wrote(rows.rows);
+          return (load.writeCsv as NonNullable<Load['writeCsv']>).call(load, rows, schema);
+        },
+      }),
       commit: (req) => load.commit(req),
       abort: () => load.abort(),
     };

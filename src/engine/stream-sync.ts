@@ -14,6 +14,7 @@ import type {
   HttpClient,
   Load,
   Logger,
+  ReadContext,
   Source,
   StreamDefinition,
   StreamState,
@@ -41,6 +42,8 @@ export interface StreamSyncOptions {
   now: () => Date;
   windowAttempts: number;
   batchRows: number;
+  /** `sync.csv_pass_through`: offer the CSV pass-through to readers (when the destination takes it). */
+  csvPassThrough?: boolean;
   lockWaitMs: number;
   columnBudget: number;
   log: Logger;
@@ -54,7 +57,16 @@ export interface StreamSyncOptions {
 /** What `syncWindow` needs: the part of the stream options that one window uses. */
 export type WindowSyncOptions = Pick<
   StreamSyncOptions,
-  'source' | 'stream' | 'destination' | 'http' | 'runId' | 'windowAttempts' | 'batchRows' | 'signal' | 'drift'
+  | 'source'
+  | 'stream'
+  | 'destination'
+  | 'http'
+  | 'runId'
+  | 'windowAttempts'
+  | 'batchRows'
+  | 'csvPassThrough'
+  | 'signal'
+  | 'drift'
 >;
 
 /** What the commit of a window writes besides rows: the new state, a backfill ledger row, or both. */
@@ -70,6 +82,8 @@ export interface StreamResult {
   windows: number;
   windowsPlanned: number;
   staged: number;
+  /** Of `staged`, the rows the CSV pass-through encoded straight from the response (no mapper). */
+  encoded: number;
   upserted: number;
   deleted: number;
   /** Rows inserted or changed in windows that ended at or before the mark the run started from. */
@@ -89,6 +103,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     windows: 0,
     windowsPlanned: 0,
     staged: 0,
+    encoded: 0,
     upserted: 0,
     deleted: 0,
     lateRows: 0,
@@ -170,7 +185,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     const committed = (
       window: Window,
       unit: FileUnit | undefined,
-      synced: { commit: CommitResult; state?: StreamState },
+      synced: { commit: CommitResult; state?: StreamState; encoded?: number },
       sig: string,
     ): void => {
       const { commit } = synced;
@@ -179,6 +194,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       committedSignature = sig;
       result.windows += 1;
       result.staged += commit.staged;
+      result.encoded += synced.encoded ?? 0;
       result.upserted += commit.upserted;
       result.deleted += commit.deleted;
       // a lookback window lies wholly before the starting mark: what it changed arrived late
@@ -190,6 +206,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
           window: `${isoDate(window.from)}..${isoDate(window.to)}`,
           ...(unit ? { files: unit.label } : {}),
           staged: commit.staged,
+          encoded: synced.encoded ?? 0,
           upserted: commit.upserted,
         },
         'window committed',
@@ -334,7 +351,7 @@ export async function syncWindow(
   log: Logger,
   unit: FileUnit | undefined,
   commitPlan: (attempt: number) => WindowCommitPlan,
-): Promise<{ commit: CommitResult; state?: StreamState; attempts: number }> {
+): Promise<{ commit: CommitResult; state?: StreamState; attempts: number; encoded: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
       const staged = await stageWindow(o, mapper, window, log, unit);
@@ -352,6 +369,8 @@ export async function syncWindow(
 /** A window read and staged, not yet committed. */
 interface Staged {
   load: Load;
+  /** Rows staged through the CSV pass-through. */
+  encoded: number;
   /** Attempts it took (the commit plan is told the attempt of its commit). */
   attempts: number;
 }
@@ -405,8 +424,18 @@ async function stageWindow(
   const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
   try {
     let records = 0;
-    const ctx = { http: o.http, log, signal: o.signal, batchRows: o.batchRows };
+    let encoded = 0;
+    const writeCsv = o.csvPassThrough === false ? undefined : load.writeCsv?.bind(load);
+    const ctx: ReadContext = { http: o.http, log, signal: o.signal, batchRows: o.batchRows };
+    // the CSV pass-through: regular records skip the mapper when the destination takes encoded rows
+    if (writeCsv) ctx.csvPassThrough = { writerFor: (fields) => mapper.csvWriterFor(fields) };
     for await (const batch of o.stream.read(window, ctx, unit)) {
+      if (batch.csv) {
+        records += batch.csv.rows;
+        encoded += batch.csv.rows;
+        await (writeCsv as NonNullable<Load['writeCsv']>)(batch.csv, mapper.schema);
+        continue;
+      }
       o.drift?.observe(streamKey, o.stream.contract, batch, log);
       const rows = mapper.map(batch);
       records += rows.length;
@@ -419,7 +448,7 @@ async function stageWindow(
         { stream: streamKey },
       );
     }
-    return { load };
+    return { load, encoded };
   } catch (err) {
     await load.abort().catch(() => undefined);
     throw err;
@@ -436,8 +465,8 @@ async function commitStaged(
   staged: Staged,
   window: Window,
   commitPlan: (attempt: number) => WindowCommitPlan,
-): Promise<{ commit: CommitResult; state?: StreamState; attempts: number }> {
-  const { load, attempts } = staged;
+): Promise<{ commit: CommitResult; state?: StreamState; attempts: number; encoded: number }> {
+  const { load, attempts, encoded } = staged;
   try {
     const { state, ledger } = commitPlan(attempts);
     const commit = await load.commit({
@@ -448,7 +477,7 @@ async function commitStaged(
       ...(ledger ? { ledger } : {}),
       history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
     });
-    return { commit, ...(state ? { state } : {}), attempts };
+    return { commit, ...(state ? { state } : {}), attempts, encoded };
   } catch (err) {
     await load.abort().catch(() => undefined);
     throw err;

@@ -33,12 +33,12 @@ export async function* readUnit(
   for (const key of unitKeys(unit)) {
     const uri = store.uri(key);
     const body = openObject(store, key);
-    const opts = { batchRows: ctx.batchRows, stream: o.stream };
+    const opts = { batchRows: ctx.batchRows, stream: o.stream, passThrough: ctx.csvPassThrough };
     let rows = 0;
     try {
       const batches = o.formatOf(key) === 'json' ? readJsonArray(body, opts) : readCsv(body, opts);
       for await (const batch of batches) {
-        rows += batch.records.length;
+        rows += batch.csv?.rows ?? batch.records.length;
         yield batch;
       }
     } catch (err) {

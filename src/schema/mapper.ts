@@ -24,9 +24,15 @@ import {
   type Row,
   type TableSchema,
 } from '../core/contracts.js';
-import type { DestinationCapabilities, Logger, StreamDefinition } from '../core/contracts.js';
+import type {
+  CsvRecordWriter,
+  DestinationCapabilities,
+  Logger,
+  StreamDefinition,
+} from '../core/contracts.js';
 import { ConfigError, DataError } from '../core/errors.js';
 import { ColumnSet } from './columns.js';
+import { CsvPassWriter, type PassSource } from './csv-pass.js';
 import { jsonText, stripNul } from './text.js';
 import { canonicalize, inferType, widen, type Canonicalizer } from './types.js';
 
@@ -56,12 +62,12 @@ interface Plan {
   extraKeys: string[];
 }
 
-export class RowMapper {
+export class RowMapper implements PassSource {
   private readonly stream: StreamDefinition;
   private readonly log: Logger;
   private readonly maxColumns: number;
   private readonly columnBudget: number;
-  private readonly cols: ColumnSet;
+  readonly cols: ColumnSet;
   private readonly plans = new WeakMap<string[], Plan>();
   private readonly warned = new Set<string>();
   /** Fields past the column budget: their values go to `_extra`. */
@@ -72,7 +78,9 @@ export class RowMapper {
   private readonly primaryKey: string[];
   private readonly cursorColumn: string;
   /** Every row starts as a copy of this: NULLs plus the two audit values. */
-  private readonly template: Row;
+  readonly template: Row;
+  /** Fields resolved from PENDING so far (part of `revision`). */
+  private resolved = 0;
   private snapshot: TableSchema | null = null;
   private snapshotVersion = -1;
 
@@ -117,6 +125,26 @@ export class RowMapper {
       this.snapshotVersion = this.cols.version;
     }
     return this.snapshot;
+  }
+
+  get requiredColumns(): readonly number[] {
+    return this.required.map((r) => r.index);
+  }
+
+  /** Moves whenever a column is added or widened or a pending field is resolved. */
+  revision(): number {
+    return this.cols.version * 65536 + this.resolved;
+  }
+
+  /**
+   * The CSV pass-through writer for records under `fields` (src/schema/csv-pass.ts), or null when
+   * a field already goes to `_extra` (its values would send nearly every record down the slow path
+   * after the byte scan: reading as records is cheaper then).
+   */
+  csvWriterFor(fields: string[]): CsvRecordWriter | null {
+    const plan = this.planFor(fields);
+    if (plan.slots.some((slot) => slot === EXTRA)) return null;
+    return new CsvPassWriter(this, plan.slots);
   }
 
   /** True once this mapper added or widened a column compared with `persisted`. */
@@ -248,6 +276,7 @@ export class RowMapper {
       }
     }
     plan.slots[j] = slot;
+    this.resolved++;
     return slot;
   }
 

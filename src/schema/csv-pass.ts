@@ -1,0 +1,185 @@
+/**
+ * The mapper's half of the CSV pass-through: a `CsvRecordWriter` that turns one regular CSV record
+ * (byte spans, src/http/csv-scan.ts) into the `CsvRows` line the mapper's Row would have become,
+ * in table column order, or refuses it. It reads the mapper's live state — the header's field →
+ * column plan, the column types, the audit values — and rebuilds its tables whenever that state
+ * moved (a column added or widened, a new field resolved), which only happens while the mapper
+ * maps refused records.
+ *
+ * It refuses (the record then goes through `RowMapper.map`, the authority) whenever the mapper
+ * would do anything but copy or respell a value: a value for a field that is not a column yet or
+ * goes to `_extra`, a value its column's byte canonicalizer does not take (src/schema/
+ * canonical-bytes.ts: would widen, misfit, or needs the string path), an empty merge key or
+ * replace_window cursor (the mapper throws the DataError naming the line). If it accepted any of
+ * these, a row would load without its `_extra`, with a wrong type, or without the error.
+ */
+import type { ByteSink, CsvRecordSpans, CsvRecordWriter, Row } from '../core/contracts.js';
+import type { ColumnSet } from './columns.js';
+import {
+  dynamicByteCanonicalizer,
+  fixedByteCanonicalizer,
+  type ByteCanonicalizer,
+} from './canonical-bytes.js';
+
+const COMMA = 44;
+const QUOTE = 34;
+const LF = 10;
+
+/** What the writer reads of the mapper (RowMapper implements it). */
+export interface PassSource {
+  readonly cols: ColumnSet;
+  /** NULLs plus the audit values every row starts with. */
+  readonly template: Row;
+  /** Columns that must be non-empty (merge key, replace_window cursor). */
+  readonly requiredColumns: readonly number[];
+  /** Changes whenever a column is added or widened or a field of any plan is resolved. */
+  revision(): number;
+}
+
+/** Column kinds in a line. */
+const NULL_COLUMN = 0;
+const CONSTANT = 1;
+const COPY = 2;
+const CANONICAL = 3;
+/** A column with a field whose values this writer cannot take: only an empty value passes. */
+const REFUSE = 4;
+
+const encoder = new TextEncoder();
+
+/** CSV bytes of a constant cell (the audit values), quoted when it needs to be. */
+function constantBytes(value: string): Uint8Array {
+  return encoder.encode(/[",\r\n]/.test(value) || value === '' ? `"${value.replace(/"/g, '""')}"` : value);
+}
+
+export class CsvPassWriter implements CsvRecordWriter {
+  private lineWidth = 0;
+  private rev = -1;
+  private kinds = new Uint8Array(0);
+  private fieldOf = new Int32Array(0);
+  private canon: Array<ByteCanonicalizer | null> = [];
+  private constants: Array<Uint8Array | null> = [];
+  private constantBytes = 0;
+  /** Fields that are no column (PENDING, `_extra`): they must be empty. */
+  private mustBeEmpty = new Int32Array(0);
+  /** Fields that must not be empty (merge key, replace_window cursor). */
+  private mustHave = new Int32Array(0);
+  /** Whether a required column has no field in this header (every record refused). */
+  private impossible = false;
+
+  constructor(
+    private readonly source: PassSource,
+    /** The plan's live field → column slots (negative: not a column). */
+    private readonly slots: Int32Array,
+  ) {
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    const { cols, template, requiredColumns } = this.source;
+    const width = cols.length;
+    this.lineWidth = width;
+    this.kinds = new Uint8Array(width);
+    this.fieldOf = new Int32Array(width).fill(-1);
+    this.canon = new Array<ByteCanonicalizer | null>(width).fill(null);
+    this.constants = new Array<Uint8Array | null>(width).fill(null);
+    this.constantBytes = 0;
+    const empty: number[] = [];
+    this.slots.forEach((slot, j) => {
+      if (slot < 0 || slot >= width) empty.push(j);
+      else this.fieldOf[slot] = j;
+    });
+    for (let c = 0; c < width; c++) {
+      const j = this.fieldOf[c] as number;
+      if (j < 0) {
+        const value = template[c];
+        if (value === null || value === undefined) continue;
+        const bytes = constantBytes(value);
+        this.kinds[c] = CONSTANT;
+        this.constants[c] = bytes;
+        this.constantBytes += bytes.length;
+        continue;
+      }
+      const type = cols.columns[c]?.type ?? 'string';
+      if (type === 'string') {
+        this.kinds[c] = COPY;
+        continue;
+      }
+      const canon = cols.fixed[c] ? fixedByteCanonicalizer(type) : dynamicByteCanonicalizer(type);
+      this.kinds[c] = canon === null ? REFUSE : CANONICAL;
+      this.canon[c] = canon;
+    }
+    this.mustBeEmpty = Int32Array.from(empty);
+    this.impossible = requiredColumns.some((c) => (this.fieldOf[c] ?? -1) < 0);
+    this.mustHave = Int32Array.from(requiredColumns.map((c) => this.fieldOf[c] ?? -1).filter((j) => j >= 0));
+    for (let c = 0; c < width; c++) if (this.kinds[c] === NULL_COLUMN) this.fieldOf[c] = -1;
+    this.rev = this.source.revision();
+  }
+
+  /** The width of the next line: follows the mapper's columns as they are now. */
+  get width(): number {
+    if (this.rev !== this.source.revision()) this.rebuild();
+    return this.lineWidth;
+  }
+
+  write(r: CsvRecordSpans, out: ByteSink): boolean {
+    if (this.rev !== this.source.revision()) this.rebuild();
+    if (this.impossible) return false;
+    const { src, starts, ends, quoted } = r;
+    for (let k = 0; k < this.mustBeEmpty.length; k++) {
+      const j = this.mustBeEmpty[k] as number;
+      if ((ends[j] as number) > (starts[j] as number)) return false;
+    }
+    for (let k = 0; k < this.mustHave.length; k++) {
+      const j = this.mustHave[k] as number;
+      if ((ends[j] as number) === (starts[j] as number)) return false;
+    }
+    const width = this.lineWidth;
+    const start = out.length;
+    // room for the record's bytes with quotes, respelled values (a timestamp grows to 27 bytes),
+    // separators, the constants and the line end
+    const bound = (ends[r.count - 1] as number) - (starts[0] as number) + 36 * width + this.constantBytes + 2;
+    let buf = out.reserve(bound);
+    let p = start;
+    const kinds = this.kinds;
+    const fieldOf = this.fieldOf;
+    for (let c = 0; c < width; c++) {
+      if (c > 0) buf[p++] = COMMA;
+      const kind = kinds[c] as number;
+      if (kind === NULL_COLUMN) continue;
+      if (kind === CONSTANT) {
+        const bytes = this.constants[c] as Uint8Array;
+        for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number;
+        continue;
+      }
+      const j = fieldOf[c] as number;
+      const a = starts[j] as number;
+      const b = ends[j] as number;
+      if (a === b) continue; // empty, quoted or not: NULL
+      if (kind === COPY) {
+        const q = quoted[j] === 1;
+        if (q) buf[p++] = QUOTE;
+        if (b - a < 64) for (let i = a; i < b; i++) buf[p++] = src[i] as number;
+        else {
+          buf.set(src.subarray(a, b), p);
+          p += b - a;
+        }
+        if (q) buf[p++] = QUOTE;
+        continue;
+      }
+      if (kind === REFUSE) {
+        out.length = start;
+        return false;
+      }
+      out.length = p;
+      if (!(this.canon[c] as ByteCanonicalizer)(src, a, b, out)) {
+        out.length = start;
+        return false;
+      }
+      p = out.length;
+      buf = out.reserve(bound - (p - start));
+    }
+    buf[p++] = LF;
+    out.length = p;
+    return true;
+  }
+}
