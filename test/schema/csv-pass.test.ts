@@ -1,0 +1,156 @@
+/**
+ * The mapper's pass-through writer: a line it writes is the mapper's Row for the same record, as
+ * CSV; it refuses every record the mapper would treat in any other way than copy or respell.
+ */
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/log.js';
+import { ByteBuffer } from '../../src/core/bytes.js';
+import type {
+  CsvRecordSpans,
+  DestinationCapabilities,
+  DictionaryColumn,
+  RecordBatch,
+  StreamDefinition,
+} from '../../src/core/contracts.js';
+import { CsvByteScanner } from '../../src/http/csv-scan.js';
+import { CsvSplitter } from '../../src/http/csv-split.js';
+import { RowMapper } from '../../src/schema/mapper.js';
+
+const CAPS: DestinationCapabilities = {
+  name: 'test',
+  maxIdentifierLength: 63,
+  maxColumns: 1600,
+  transactionalDdl: true,
+};
+const DICT: DictionaryColumn[] = [
+  { name: 'id', type: 'string' },
+  { name: 'time', type: 'timestamp' },
+  { name: 'amount', type: 'decimal' },
+  { name: 'dnt', type: 'boolean' },
+];
+
+function mapper(over: Partial<StreamDefinition> = {}, columnBudget = 500): RowMapper {
+  return new RowMapper({
+    table: 'events',
+    stream: {
+      name: 'events',
+      primaryKey: ['id'],
+      cursorField: 'time',
+      windowDays: 1,
+      writeMode: 'merge',
+      columns: DICT,
+      dynamicColumns: true,
+      async *read() {},
+      describe: () => '',
+      ...over,
+    },
+    persisted: [],
+    capabilities: CAPS,
+    columnBudget,
+    runId: 'run "1"',
+    loadedAt: '2025-10-02T03:04:05.678Z',
+    log: silentLogger,
+  });
+}
+
+/** Spans of one CSV record line (no line end), as the byte reader gives them. */
+function spans(line: string): CsvRecordSpans {
+  const s = new CsvByteScanner();
+  s.push(Buffer.from(line));
+  expect(s.next(true)).toBe(true);
+  expect(s.irregular).toBe(false);
+  return { src: s.buf, count: s.count, starts: s.starts, ends: s.ends, quoted: s.quoted };
+}
+
+/** The values of an encoded line, as the destination's CSV reader would see them. */
+function decode(bytes: Uint8Array): Array<string | null> {
+  const text = Buffer.from(bytes).toString('utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  const out: Array<Array<string | null>> = [];
+  // a quoted field is never empty in CsvRows, so '' here is NULL
+  new CsvSplitter((v) => out.push(v.map((x) => (x === '' ? null : x)))).feed(text);
+  expect(out).toHaveLength(1);
+  return out[0] as Array<string | null>;
+}
+
+/** The mapper's own Row for the record (the string path). */
+function mapped(m: RowMapper, fields: string[], line: string): Array<string | null> {
+  const values: string[][] = [];
+  const s = new CsvSplitter((v) => values.push(v));
+  s.feed(line);
+  s.end();
+  const record = (values[0] as string[]).map((v) => (v === '' ? null : v));
+  const batch: RecordBatch = { fields, records: [record], positions: [2] };
+  const row = m.map(batch)[0] as Array<string | null>;
+  while (row.length < m.schema.columns.length) row.push(null);
+  return row;
+}
+
+describe('CsvPassWriter', () => {
+  const fields = ['id', 'time', 'amount', 'dnt'];
+
+  it('writes the Row the mapper makes: respelled timestamp, quoted strings, audit values, NULLs', () => {
+    const m = mapper();
+    const w = m.csvWriterFor(fields)!;
+    const out = new ByteBuffer(8);
+    const line = '"a,""b""",2025-10-01 12:00:00+02:00,1.50,TRUE';
+    expect(w.write(spans(line), out)).toBe(true);
+    expect(w.width).toBe(m.schema.columns.length);
+    expect(decode(out.take())).toEqual(mapped(m, fields, line));
+    const empty = 'x,2025-10-01T00:00:00Z,"",';
+    expect(w.write(spans(empty), out)).toBe(true);
+    expect(decode(out.take())).toEqual(mapped(m, fields, empty));
+  });
+
+  it('refuses what the mapper keeps in _extra or refuses itself, leaving the buffer as it was', () => {
+    const m = mapper();
+    const w = m.csvWriterFor(fields)!;
+    const out = new ByteBuffer(8);
+    out.append(Buffer.from('kept\n'), 0, 5);
+    for (const line of [
+      'a,not a time,1,true', // misfit cursor → _extra
+      'a,2025-10-01T00:00:00Z,1e3,true', // exponent: the string path expands it
+      'a,2025-10-01T00:00:00Z,1,yes', // misfit boolean
+      ',2025-10-01T00:00:00Z,1,true', // empty merge key: the mapper names the line
+      '"",2025-10-01T00:00:00Z,1,true', // quoted empty key is empty too
+    ]) {
+      expect(w.write(spans(line), out), line).toBe(false);
+      expect(out.length).toBe(5);
+    }
+  });
+
+  it('refuses a value of a new field until the mapper made it a column, then writes the wider line', () => {
+    const m = mapper();
+    const wide = [...fields, 'plan'];
+    const w = m.csvWriterFor(wide)!;
+    const out = new ByteBuffer(8);
+    const before = w.width;
+    expect(w.write(spans('a,2025-10-01T00:00:00Z,1,true,'), out)).toBe(true); // empty: no column needed
+    expect(w.write(spans('a,2025-10-01T00:00:00Z,1,true,7'), out)).toBe(false);
+    out.take();
+    mapped(m, wide, 'a,2025-10-01T00:00:00Z,1,true,7'); // the string path adds `plan` as integer
+    expect(w.width).toBe(before + 1);
+    expect(w.write(spans('b,2025-10-01T00:00:00Z,1,true,8'), out)).toBe(true);
+    expect(decode(out.take())).toEqual(mapped(m, wide, 'b,2025-10-01T00:00:00Z,1,true,8'));
+    // a decimal would widen the integer column: refused, the mapper widens, then it passes
+    expect(w.write(spans('c,2025-10-01T00:00:00Z,1,true,8.5'), out)).toBe(false);
+    mapped(m, wide, 'c,2025-10-01T00:00:00Z,1,true,8.5');
+    expect(m.schema.columns.find((c) => c.name === 'plan')?.type).toBe('decimal');
+    expect(w.write(spans('d,2025-10-01T00:00:00Z,1,true,9.25'), out)).toBe(true);
+    expect(decode(out.take())).toEqual(mapped(m, wide, 'd,2025-10-01T00:00:00Z,1,true,9.25'));
+  });
+
+  it('is not offered for a header whose field already goes to _extra (duplicate name, past the budget, no dynamic columns)', () => {
+    expect(mapper().csvWriterFor(['id', 'time', 'id'])).toBeNull();
+    expect(mapper({ dynamicColumns: false }).csvWriterFor([...fields, 'other'])).toBeNull();
+    const m = mapper({}, 0);
+    const w = m.csvWriterFor([...fields, 'other'])!;
+    mapped(m, [...fields, 'other'], 'a,2025-10-01T00:00:00Z,1,true,x'); // budget 0: `other` → _extra
+    expect(w.write(spans('b,2025-10-01T00:00:00Z,1,true,y'), new ByteBuffer())).toBe(false);
+  });
+
+  it('refuses every record when the header lacks the merge key', () => {
+    const w = mapper().csvWriterFor(['time', 'amount'])!;
+    expect(w.write(spans('2025-10-01T00:00:00Z,1'), new ByteBuffer())).toBe(false);
+  });
+});
