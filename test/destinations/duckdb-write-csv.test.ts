@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { CsvRows, Destination, Load, Row, TableSchema } from '../../src/core/contracts.js';
 import { DestinationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -389,6 +389,7 @@ describe('duckdb writeCsv (CSV spool)', () => {
 describe('duckdb writeCsv: a killed run', () => {
   it('leaves target and state untouched, and its spool is swept by the next run on the file', async () => {
     const own = mkdtempSync(join(tmpdir(), 'exportsync-duckcsv-kill-'));
+    onTestFinished(() => rmSync(own, { recursive: true, force: true }));
     const file = join(own, 'exportsync.duckdb');
     const child = join(own, 'child.mts');
     const src = (p: string) => JSON.stringify(resolve(import.meta.dirname, '../../src', p));
@@ -443,7 +444,6 @@ process.kill(process.pid, 'SIGKILL');
       await l.abort();
     } finally {
       await after.close();
-      rmSync(own, { recursive: true, force: true });
     }
   });
 });
