@@ -3,7 +3,7 @@
  * skipped them, a malformed schema or row would surface as an obscure SQL error mid-commit (or, for
  * a row wider than its schema, as values silently shifted into the wrong columns).
  */
-import type { CommitRequest, Row, TableSchema } from '../core/contracts.js';
+import type { CommitRequest, CsvRows, Row, TableSchema } from '../core/contracts.js';
 import { DestinationError } from '../core/errors.js';
 
 /** A schema a commit can apply: a timestamp/date cursor, key columns present, a key for merge/snapshot. */
@@ -57,5 +57,25 @@ export function assertAppendOnly(
         `${streamKey}: column ${i + 1} was ${old.name} and is now ${c.name}; columns may only be appended`,
       );
     }
+  }
+}
+
+/**
+ * What can be checked of encoded lines without reading them: their width is the schema's (else
+ * every value would land one column off, or the COPY fail far from the cause), and the text is
+ * whole lines (else the last line would run into the next batch's first).
+ */
+export function assertCsvRowsFit(streamKey: string, rows: CsvRows, schema: TableSchema): void {
+  const width = schema.columns.length;
+  if (rows.width !== width) {
+    throw new DestinationError(
+      `${streamKey}: encoded rows have ${rows.width} fields per line but the schema has ${width} columns`,
+    );
+  }
+  const { text } = rows;
+  if ((text.length === 0) !== (rows.rows === 0) || (text.length > 0 && text[text.length - 1] !== 0x0a)) {
+    throw new DestinationError(
+      `${streamKey}: encoded rows are not ${rows.rows} whole line(s) (${text.length} bytes, last byte ${text.length > 0 ? text[text.length - 1] : 'none'})`,
+    );
   }
 }

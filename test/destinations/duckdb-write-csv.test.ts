@@ -281,14 +281,18 @@ describe('duckdb writeCsv (CSV spool)', () => {
     const l = await stage(s, [{ csv: [['a', '2024-01-01T01:00:00Z', 'a', '1']] }]);
     const wide = l.writeCsv!(csv([['b', '2024-01-01T01:00:00Z', 'b', '2']], s.columns.length + 1), s);
     await expect(wide).rejects.toThrow(
-      /t\.refused: encoded rows have 8 fields but the schema of refused has 7/,
+      /t\.refused: encoded rows have 8 fields per line but the schema has 7 columns/,
     );
     const cut = csv([['c', '2024-01-01T01:00:00Z', 'c', '3']], s);
     const noBreak = { ...cut, text: cut.text.subarray(0, cut.text.length - 1) };
-    await expect(l.writeCsv!(noBreak, s)).rejects.toThrow(/not whole lines .*not ending with a line break/);
-    await expect(l.writeCsv!({ text: cut.text, rows: 0, width: 7 }, s)).rejects.toThrow(/not whole lines/);
+    await expect(l.writeCsv!(noBreak, s)).rejects.toThrow(
+      /not 1 whole line\(s\) \(\d+ bytes, last byte \d+\)/,
+    );
+    await expect(l.writeCsv!({ text: cut.text, rows: 0, width: 7 }, s)).rejects.toThrow(
+      /not 0 whole line\(s\)/,
+    );
     await expect(l.writeCsv!({ text: new Uint8Array(0), rows: 1, width: 7 }, s)).rejects.toThrow(
-      /1 rows in 0 bytes/,
+      /not 1 whole line\(s\) \(0 bytes/,
     );
     // the load is still usable and holds exactly the accepted line
     const r = await l.commit({ schema: s, mode: 'merge', window: DAY1, state: stateAt(null) });

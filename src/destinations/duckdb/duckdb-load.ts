@@ -46,7 +46,7 @@ import { assertCursorsInWindow } from './duckdb-history.js';
 import { upsertWindow } from './duckdb-ledger.js';
 import { upsertColumnMap, upsertState } from './duckdb-state.js';
 import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
-import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
 import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
 import { DuckDbSpool } from './duckdb-spool.js';
 
@@ -137,17 +137,7 @@ export class DuckDbLoad implements Load {
   async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
     this.assertUsable();
     const key = this.request.streamKey;
-    if (rows.width !== schema.columns.length) {
-      throw new DestinationError(
-        `${key}: encoded rows have ${rows.width} fields but the schema of ${schema.table} has ${schema.columns.length} columns`,
-      );
-    }
-    const { text } = rows;
-    if (rows.rows === 0 ? text.length > 0 : text.length === 0 || text[text.length - 1] !== 0x0a) {
-      throw new DestinationError(
-        `${key}: encoded rows are not whole lines (${rows.rows} rows in ${text.length} bytes${text.length > 0 ? ', not ending with a line break' : ''})`,
-      );
-    }
+    assertCsvRowsFit(key, rows, schema);
     await this.followSchema(schema);
     if (rows.rows === 0) return;
     this.noteTypes(schema);

@@ -6,24 +6,10 @@
  */
 import type pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import type { CsvRows, Row, TableSchema } from '../../core/contracts.js';
-import { DestinationError } from '../../core/errors.js';
+import type { Row } from '../../core/contracts.js';
+import { csvField, csvLine } from '../csv-lines.js';
 
-const NEEDS_QUOTES = /[",\r\n\\]/;
-
-export function csvField(value: string | null): string {
-  if (value === null) return '';
-  if (value === '' || NEEDS_QUOTES.test(value)) return `"${value.replace(/"/g, '""')}"`;
-  return value;
-}
-
-/** One CSV line per row, padded with NULL fields to `width` (a short row means trailing NULLs). */
-export function csvLine(row: Row, width: number): string {
-  // an array join is several times faster than += here (V8 ropes flatten badly at this size)
-  const fields = new Array<string>(width);
-  for (let i = 0; i < width; i++) fields[i] = csvField(row[i] ?? null);
-  return fields.join(',') + '\n';
-}
+export { csvField, csvLine };
 
 /** CSV text in chunks of `rowsPerChunk` rows, built lazily so memory stays bounded by one chunk. */
 export function* csvChunks(rows: Row[], width: number, rowsPerChunk = 1000): Generator<string> {
@@ -32,26 +18,6 @@ export function* csvChunks(rows: Row[], width: number, rowsPerChunk = 1000): Gen
     const lines = new Array<string>(end - start);
     for (let i = start; i < end; i++) lines[i - start] = csvLine(rows[i]!, width);
     yield lines.join('');
-  }
-}
-
-/**
- * What can be checked of encoded lines without reading them: their width is the schema's (else
- * every value would land one column off, or the COPY fail far from the cause), and the text is
- * whole lines (else the last line would run into the next batch's first).
- */
-export function assertCsvRowsFit(streamKey: string, rows: CsvRows, schema: TableSchema): void {
-  const width = schema.columns.length;
-  if (rows.width !== width) {
-    throw new DestinationError(
-      `${streamKey}: encoded rows have ${rows.width} fields per line but the schema has ${width} columns`,
-    );
-  }
-  const { text } = rows;
-  if ((text.length === 0) !== (rows.rows === 0) || (text.length > 0 && text[text.length - 1] !== 0x0a)) {
-    throw new DestinationError(
-      `${streamKey}: encoded rows are not ${rows.rows} whole line(s) (${text.length} bytes, last byte ${text.length > 0 ? text[text.length - 1] : 'none'})`,
-    );
   }
 }
 

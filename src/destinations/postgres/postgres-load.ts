@@ -20,7 +20,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { readTable } from './postgres-catalog.js';
-import { assertCsvRowsFit, CopyWriter } from './postgres-copy.js';
+import { CopyWriter } from './postgres-copy.js';
 import { classifyPgError } from './postgres-errors.js';
 import {
   columnList,
@@ -39,7 +39,7 @@ import { assertCursorsInWindow } from './postgres-history.js';
 import { upsertWindow } from './postgres-ledger.js';
 import { upsertColumnMap, upsertState } from './postgres-state.js';
 import { nativeType, widenUsing } from './postgres-types.js';
-import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
 
 const SEQ = '_exportsync_seq';
 const COMMIT_WORK_MEM = '128MB';
