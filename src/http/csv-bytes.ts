@@ -17,9 +17,16 @@
 import { isUtf8 } from 'node:buffer';
 import { ByteBuffer } from '../core/bytes.js';
 import type { CsvPassThrough, CsvRecordSpans, CsvRecordWriter, RecordBatch } from '../core/contracts.js';
-import { DataError, SourceError } from '../core/errors.js';
 import { CsvByteScanner } from './csv-scan.js';
-import { CsvSplitter, toCsvLine } from './csv-split.js';
+import {
+  addRecord,
+  emptyBodyError,
+  headerFields,
+  openQuoteError,
+  runawayRecordError,
+  streamPrefix,
+} from './csv-records.js';
+import { CsvSplitter } from './csv-split.js';
 
 /** Records of each body that always go through the mapper (the drift check reads the first batch). */
 export const SAMPLE_RECORDS = 1000;
@@ -34,8 +41,6 @@ export interface PassThroughOptions {
   /** The string reader, for a body whose header the writer does not take. */
   fallback: (body: AsyncIterable<Uint8Array>) => AsyncGenerator<RecordBatch>;
 }
-
-type Reject = NonNullable<RecordBatch['rejects']>[number];
 
 /** Splits one record's decoded text with readCsv's own splitter (the slow path). */
 class RecordDecoder {
@@ -61,7 +66,7 @@ export async function* readCsvPassThrough(
   options: PassThroughOptions,
 ): AsyncGenerator<RecordBatch> {
   const batchRows = Math.max(1, Math.floor(options.batchRows));
-  const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
+  const where = streamPrefix(options.stream);
   const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
   const scanner = new CsvByteScanner();
   const decoder = new RecordDecoder();
@@ -80,8 +85,6 @@ export async function* readCsvPassThrough(
   let lines = 0;
   let lineWidth = 0;
   let batch: RecordBatch | undefined;
-  let records: unknown[][] = [];
-  let positions: number[] = [];
   let seen = 0;
   const ready: RecordBatch[] = [];
   /** Chunks read before the header was decided: replayed to the string reader if needed. */
@@ -129,7 +132,7 @@ export async function* readCsvPassThrough(
       if (fields === undefined) {
         const values = decoder.decode(scanner.buf, recStart, recEnd, recLine, where);
         if (values === undefined) continue;
-        fields = values.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
+        fields = headerFields(values);
         width = fields.length;
         writer = options.passThrough.writerFor(fields);
         if (writer === null) {
@@ -169,48 +172,16 @@ export async function* readCsvPassThrough(
       const values = decoder.decode(scanner.buf, recStart, recEnd, recLine, where);
       if (values === undefined) continue;
       flushCsv();
-      if (batch === undefined) {
-        records = [];
-        positions = [];
-        batch = { fields, records, positions };
-      }
-      if (values.length === width) {
-        for (let i = 0; i < width; i++) if (values[i] === '') (values as (string | null)[])[i] = null;
-        records.push(values);
-        positions.push(recLine);
-      } else {
-        (batch.rejects ??= []).push({
-          position: recLine,
-          raw: toCsvLine(values),
-          error: `line ${recLine}: ${values.length} fields, header has ${width}`,
-          values,
-        } satisfies Reject);
-      }
-      if (records.length + (batch.rejects?.length ?? 0) >= batchRows || seen === SAMPLE_RECORDS)
-        flushRecords();
+      batch ??= { fields, records: [], positions: [] };
+      if (addRecord(batch, values, recLine, width) >= batchRows || seen === SAMPLE_RECORDS) flushRecords();
     }
     if (scanner.pendingBytes > maxRecordBytes) {
-      const line = scanner.startLine;
-      throw new DataError(
-        `${where}invalid CSV at line ${line}: the record starting here runs past ${maxRecordBytes} bytes ` +
-          '(an unbalanced quote?)',
-        { stream: options.stream, line },
-      );
+      throw runawayRecordError(options.stream, scanner.startLine, maxRecordBytes);
     }
     while (ready.length > 0) yield ready.shift() as RecordBatch;
   }
-  if (scanner.inQuotes) {
-    const line = scanner.startLine;
-    throw new DataError(
-      `${where}invalid CSV at line ${line}: a quoted field opened in the record starting here is never closed (body ends at line ${scanner.currentLine})`,
-      { stream: options.stream, line },
-    );
-  }
-  if (fields === undefined) {
-    throw new SourceError(`${where}the response body is empty: expected at least the CSV header line`, {
-      retryable: true,
-    });
-  }
+  if (scanner.inQuotes) throw openQuoteError(options.stream, scanner.startLine, scanner.currentLine);
+  if (fields === undefined) throw emptyBodyError(options.stream);
   flushCsv();
   flushRecords();
   while (ready.length > 0) yield ready.shift() as RecordBatch;

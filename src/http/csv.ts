@@ -13,10 +13,16 @@
  * Splitting is src/http/csv-split.ts (hand-written for speed; csv-parse was 40–45% of a sync's
  * CPU, see its header).
  */
-import { DataError, SourceError } from '../core/errors.js';
 import type { CsvPassThrough, RecordBatch } from '../core/contracts.js';
 import { readCsvPassThrough } from './csv-bytes.js';
-import { CsvSplitter, toCsvLine } from './csv-split.js';
+import {
+  addRecord,
+  emptyBodyError,
+  headerFields,
+  openQuoteError,
+  runawayRecordError,
+} from './csv-records.js';
+import { CsvSplitter } from './csv-split.js';
 
 export { readJsonArray, readNdjson } from './json.js';
 
@@ -35,8 +41,6 @@ export interface ReadCsvOptions {
    */
   passThrough?: CsvPassThrough;
 }
-
-type Reject = NonNullable<RecordBatch['rejects']>[number];
 
 /** Pieces of input handed to the parser at once, so one huge chunk cannot flood memory with records. */
 const SLICE_BYTES = 1 << 20;
@@ -96,46 +100,25 @@ export async function* readCsv(
     return;
   }
   const batchRows = Math.max(1, Math.floor(options.batchRows));
-  const where = options.stream === undefined ? '' : `stream ${options.stream}: `;
   const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
 
   let fields: string[] | undefined;
   let width = 0;
   let batch: RecordBatch | undefined;
-  let records: unknown[][] = [];
-  let positions: number[] = [];
-  let size = 0;
   let pushes = 0;
   const ready: RecordBatch[] = [];
 
   const splitter = new CsvSplitter((values, line) => {
     pushes++;
     if (fields === undefined) {
-      fields = values.map((f, i) => (i === 0 ? f.replace(/^\uFEFF/, '') : f).trim());
+      fields = headerFields(values);
       width = fields.length;
       return;
     }
-    if (batch === undefined) {
-      records = [];
-      positions = [];
-      batch = { fields, records, positions };
-    }
-    if (values.length === width) {
-      for (let i = 0; i < width; i++) if (values[i] === '') (values as (string | null)[])[i] = null;
-      records.push(values);
-      positions.push(line);
-    } else {
-      (batch.rejects ??= []).push({
-        position: line,
-        raw: toCsvLine(values),
-        error: `line ${line}: ${values.length} fields, header has ${width}`,
-        values,
-      } satisfies Reject);
-    }
-    if (++size >= batchRows) {
+    batch ??= { fields, records: [], positions: [] };
+    if (addRecord(batch, values, line, width) >= batchRows) {
       ready.push(batch);
       batch = undefined;
-      size = 0;
     }
   });
 
@@ -162,32 +145,17 @@ export async function* readCsv(
       feed(decoder.write(slice));
       pendingBytes = pushes > before ? 0 : pendingBytes + slice.length;
       if (pendingBytes > maxRecordBytes) {
-        const line = splitter.startLine;
-        throw new DataError(
-          `${where}invalid CSV at line ${line}: the record starting here runs past ${maxRecordBytes} bytes ` +
-            '(an unbalanced quote?)',
-          { stream: options.stream, line },
-        );
+        throw runawayRecordError(options.stream, splitter.startLine, maxRecordBytes);
       }
       while (ready.length > 0) yield ready.shift()!;
     }
   }
   feed(decoder.end());
   if (splitter.inQuotes) {
-    const line = splitter.startLine;
-    throw new DataError(
-      `${where}invalid CSV at line ${line}: a quoted field opened in the record starting here is never closed (body ends at line ${splitter.currentLine})`,
-      { stream: options.stream, line },
-    );
+    throw openQuoteError(options.stream, splitter.startLine, splitter.currentLine);
   }
   splitter.end();
-  if (fields === undefined) {
-    // An export with no rows still has its header: a body without one is a glitch (a proxy, a cut
-    // connection), and reading it as "no records" would move the mark past the window.
-    throw new SourceError(`${where}the response body is empty: expected at least the CSV header line`, {
-      retryable: true,
-    });
-  }
+  if (fields === undefined) throw emptyBodyError(options.stream);
   while (ready.length > 0) yield ready.shift()!;
   if (batch !== undefined) yield batch;
 }

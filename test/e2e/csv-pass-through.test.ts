@@ -11,6 +11,7 @@ import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf
 import { SCARF_EVENT_FIELDS } from '../../connectors/scarf/dictionary.js';
 import { SAMPLE_RECORDS } from '../../src/http/csv-bytes.js';
 import { BACKENDS, type Backend, counts, digest, makeConfig, runOnce, TOKEN } from './harness.js';
+import { rng } from '../support/rng.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const at = (d: Date) => () => d;
@@ -21,17 +22,6 @@ async function runOk(config: Parameters<typeof runOnce>[0]): Promise<{ staged: n
   expect(run.status, run.streams.map((s) => s.error ?? '').join('; ')).toBe('ok');
   const s = run.streams[0];
   return { staged: s?.staged ?? 0, encoded: s?.encoded ?? 0 };
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const csvField = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);

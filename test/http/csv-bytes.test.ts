@@ -16,6 +16,7 @@ import { SAMPLE_RECORDS } from '../../src/http/csv-bytes.js';
 import { readCsv } from '../../src/http/csv.js';
 import { CsvSplitter } from '../../src/http/csv-split.js';
 import { chunked, collect } from './helpers.js';
+import { rng } from '../support/rng.js';
 
 /** Writes the record back as CSV in header order: quoted fields quoted, empty quoted → NULL. */
 class EchoWriter implements CsvRecordWriter {
@@ -97,18 +98,6 @@ async function both(input: string | Uint8Array, chunk: number, batchRows = 7, pt
   const want = await collect(readCsv(chunked(input, chunk), { batchRows, stream: 's' }));
   const got = await collect(readCsv(chunked(input, chunk), { batchRows, stream: 's', passThrough: pt }));
   return { want, got };
-}
-
-/** A seeded generator of awkward CSV bodies. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomBody(seed: number, records: number): string {

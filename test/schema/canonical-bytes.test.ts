@@ -13,21 +13,10 @@ import {
   type ByteCanonicalizer,
 } from '../../src/schema/canonical-bytes.js';
 import { canonicalize, inferType, widen } from '../../src/schema/types.js';
+import { rng as prng } from '../support/rng.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
-
-/** mulberry32: a small seeded PRNG, so every corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
