@@ -7,18 +7,33 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
+import { faults, startScarfSimulator, type ScarfSimulator } from '../../connectors/scarf/simulator.js';
 import { SCARF_EVENT_FIELDS } from '../../connectors/scarf/dictionary.js';
+import { EXIT } from '../../src/core/errors.js';
 import { SAMPLE_RECORDS } from '../../src/http/csv-bytes.js';
-import { BACKENDS, type Backend, counts, digest, makeConfig, runOnce, TOKEN } from './harness.js';
+import { removeConfigs, runCli, startCli, until, writeYaml } from './child.js';
+import {
+  BACKENDS,
+  type Backend,
+  configYaml,
+  counts,
+  digest,
+  makeConfig,
+  runOnce,
+  tableIds,
+  TOKEN,
+} from './harness.js';
 import { rng } from '../support/rng.js';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const at = (d: Date) => () => d;
 
 /** Runs once, expects success; returns the rows staged and, of them, those encoded by the pass-through. */
-async function runOk(config: Parameters<typeof runOnce>[0]): Promise<{ staged: number; encoded: number }> {
-  const run = await runOnce(config, { now: at(NOW) });
+async function runOk(
+  config: Parameters<typeof runOnce>[0],
+  now: () => Date = at(NOW),
+): Promise<{ staged: number; encoded: number }> {
+  const run = await runOnce(config, { now });
   expect(run.status, run.streams.map((s) => s.error ?? '').join('; ')).toBe('ok');
   const s = run.streams[0];
   return { staged: s?.staged ?? 0, encoded: s?.encoded ?? 0 };
@@ -127,6 +142,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
   afterAll(async () => {
     for (const close of closers) await close();
     await backend.cleanup();
+    removeConfigs();
   });
 
   test('pass-through-loads-the-same-rows-as-the-mapper (simulator events, duplicates, a new column)', async () => {
@@ -167,5 +183,41 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     expect(a.columns).toContain('extra_num');
     expect(a.rows).toBeGreaterThan(SAMPLE_RECORDS * 6);
     expect(a).toEqual(b);
+  });
+
+  test('a-run-killed-while-encoded-rows-are-staged-then-rerun-equals-a-clean-run', async () => {
+    // the CLI child runs on the real clock
+    const sim = await startScarfSimulator({
+      seed: 'pass-kill',
+      eventsPerDay: SAMPLE_RECORDS * 3,
+      now: new Date(),
+    });
+    closers.push(() => sim.close());
+    const sync = { backfill_days: 2, batch_rows: 500 };
+    const reference = backend.target();
+    await runOk(makeConfig(reference, sim.url, sync), () => new Date());
+    const clean = await digest(reference);
+    const t = backend.target();
+    const config = writeYaml(configYaml(t, sim.url, sync));
+    // the first body stalls after 2,500 rows: the sample and encoded rows are staged by then
+    sim.setFaults({ faultRate: 1, faultKinds: [faults.stall(SAMPLE_RECORDS * 2.5, 5000)] });
+    try {
+      const child = startCli(['run', '--config', config]);
+      await until(
+        () => sim.requests.some((r) => r.rows >= SAMPLE_RECORDS * 2.5 && !r.completed),
+        30_000,
+        'a body to stall after its encoded rows',
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      child.process.kill('SIGKILL');
+      expect((await child.exited).signal).toBe('SIGKILL');
+    } finally {
+      sim.setFaults({ faultRate: 0 });
+    }
+    const ids = await tableIds(t).catch(() => [] as string[]); // DuckDB/Postgres: no table yet is fine
+    expect(ids).toEqual([]);
+    const rerun = await runCli(['run', '--config', config]);
+    expect(rerun.code, rerun.stderr).toBe(EXIT.ok);
+    expect(await digest(t)).toEqual(clean);
   });
 });
