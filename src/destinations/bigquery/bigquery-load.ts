@@ -1,6 +1,6 @@
 /**
- * One window of one stream. `write` appends rows to a local NDJSON file; `commit` uploads it by
- * load job into a STRING staging table, checks the staged rows (bigquery-check.ts), brings the
+ * One window of one stream. `write` appends rows to a local NDJSON file, `writeCsv` encoded lines
+ * to a local CSV file; `commit` uploads them by load jobs into a STRING staging table, checks the staged rows (bigquery-check.ts), brings the
  * target to the schema (bigquery-schema.ts: DDL cannot run inside a BigQuery transaction), and
  * then runs ONE multi-statement script: BEGIN TRANSACTION; the window's MERGE / DELETE+INSERT /
  * snapshot marks / history; the column map; the state row; the ledger row; COMMIT TRANSACTION.
@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type {
   CommitRequest,
   CommitResult,
+  CsvRows,
   Load,
   LoadRequest,
   Logger,
@@ -20,7 +21,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
-import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
 import { stringParam, type BqClient, type Params } from './bigquery-client.js';
 import { checkStaged } from './bigquery-check.js';
 import { windowStatements } from './bigquery-ledger.js';
@@ -68,12 +69,36 @@ export class BigQueryLoad implements Load {
     assertRowsFit(this.request.streamKey, rows, schema);
     this.followSchema(schema);
     if (rows.length === 0) return;
+    this.noteTypes(schema);
+    await this.stage.append(rows, schema.columns);
+    await this.uploadWhenFull();
+  }
+
+  /**
+   * The CSV pass-through: the lines go to a CSV file loaded by its own load job (bigquery-stage.ts),
+   * each numbered in the same sequence as `write`'s rows, so the two stay in call order — the
+   * order "latest staged wins" goes by — whichever job loads first.
+   */
+  async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    assertCsvRowsFit(this.request.streamKey, rows, schema);
+    this.followSchema(schema);
+    if (rows.rows === 0) return;
+    await this.stage.appendCsv(rows, schema.columns, this.request.streamKey);
+    this.noteTypes(schema);
+    await this.uploadWhenFull();
+  }
+
+  /** Remembers the type each column's rows are staged under (the commit casts from each). */
+  private noteTypes(schema: TableSchema): void {
     for (const c of schema.columns) {
       let types = this.stagedTypes.get(c.name);
       if (!types) this.stagedTypes.set(c.name, (types = new Set()));
       types.add(c.type);
     }
-    await this.stage.append(rows, schema.columns);
+  }
+
+  private async uploadWhenFull(): Promise<void> {
     if (this.stage.pendingBytes >= this.stageFileBytes)
       await this.stage.upload(this.columns.map((c) => c.name));
   }

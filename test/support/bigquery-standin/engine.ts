@@ -1,7 +1,7 @@
 /**
  * Executes what the stand-in's jobs ask for on DuckDB: query jobs (one statement or a script with
  * DECLARE / SET … = @@row_count / BEGIN TRANSACTION … COMMIT TRANSACTION, rolled back as a whole
- * when a statement fails, as BigQuery does), NDJSON load jobs, and the table DDL of tables.insert
+ * when a statement fails, as BigQuery does), NDJSON and CSV load jobs (csv-load.ts), and the table DDL of tables.insert
  * and tables.patch. A dataset is a DuckDB schema; the project is ignored.
  */
 import { writeFileSync, rmSync, mkdtempSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Catalog, q, type Field } from './catalog.js';
+import { normalisedCsv, parseCsvLoad } from './csv-load.js';
 import { splitStatements, translate, DUCK_TYPES } from './translate.js';
 
 /** An error BigQuery would report: HTTP status, reason, message. */
@@ -130,29 +131,64 @@ export class Engine {
     });
   }
 
-  /** Loads NDJSON into an existing table (WRITE_APPEND); returns the rows written. */
+  /**
+   * Loads NDJSON or CSV (csv-load.ts) into an existing table (WRITE_APPEND); returns the rows
+   * written. The job's schema must be the table's, field for field, as BigQuery requires of an
+   * append without schema update options.
+   */
   async load(config: Record<string, unknown>, data: Buffer): Promise<number> {
     const dest = config.destinationTable as { datasetId: string; tableId: string };
     const meta = this.catalog.tables.get(this.catalog.key(dest.datasetId, dest.tableId));
     if (!meta) throw new BqError(404, 'notFound', `Not found: Table ${dest.datasetId}.${dest.tableId}`);
+    const given = (config.schema as { fields?: Field[] } | undefined)?.fields ?? meta.fields;
+    const same =
+      given.length === meta.fields.length &&
+      given.every((f, i) => f.name === meta.fields[i]!.name && f.type.toUpperCase() === meta.fields[i]!.type);
+    if (!same)
+      throw new BqError(
+        400,
+        'invalid',
+        `Provided Schema does not match Table ${dest.datasetId}.${dest.tableId}: ${given.map((f) => f.name).join(', ')}`,
+      );
+    const table = `${q(dest.datasetId)}.${q(dest.tableId)}`;
+    const duckType = (f: Field) => DUCK_TYPES[f.type] ?? 'VARCHAR';
+    if (config.sourceFormat === 'CSV') {
+      const records = parseCsvLoad(config, data, meta.fields.length);
+      const types = meta.fields.map((f, i) => `'c${i}': '${duckType(f)}'`);
+      return this.insertFrom(
+        'csv',
+        normalisedCsv(records),
+        (file) =>
+          `INSERT INTO ${table} SELECT * FROM read_csv('${file}', header = false, auto_detect = false, ` +
+          `delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, ` +
+          `strict_mode = true, columns = {${types.join(', ')}})`,
+      );
+    }
     if (config.sourceFormat !== 'NEWLINE_DELIMITED_JSON')
       throw new BqError(
         400,
         'invalid',
-        `the stand-in loads NEWLINE_DELIMITED_JSON only, not ${String(config.sourceFormat)}`,
+        `the stand-in loads NEWLINE_DELIMITED_JSON and CSV only, not ${String(config.sourceFormat)}`,
       );
-    const file = join(this.dir, `load-${Date.now()}-${Math.random().toString(16).slice(2)}.ndjson`);
+    const columns = meta.fields.map((f) => `${q(f.name).replace(/^"|"$/g, "'")}: '${duckType(f)}'`);
+    return this.insertFrom(
+      'ndjson',
+      data,
+      (file) =>
+        `INSERT INTO ${table} BY NAME SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${columns.join(', ')}})`,
+    );
+  }
+
+  /** Writes `data` to a temporary file and runs the INSERT reading it; the rows inserted. */
+  private async insertFrom(
+    ext: string,
+    data: string | Buffer,
+    sql: (file: string) => string,
+  ): Promise<number> {
+    const file = join(this.dir, `load-${Date.now()}-${Math.random().toString(16).slice(2)}.${ext}`);
     writeFileSync(file, data);
     try {
-      const columns = meta.fields.map(
-        (f) => `${q(f.name).replace(/^"|"$/g, "'")}: '${DUCK_TYPES[f.type] ?? 'VARCHAR'}'`,
-      );
-      return await this.run(async (c) => {
-        const r = await c.run(
-          `INSERT INTO ${q(dest.datasetId)}.${q(dest.tableId)} BY NAME SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${columns.join(', ')}})`,
-        );
-        return Number(r.rowsChanged);
-      });
+      return await this.run(async (c) => Number((await c.run(sql(file))).rowsChanged));
     } catch (err) {
       throw new BqError(400, 'invalid', `Error while reading data, error message: ${(err as Error).message}`);
     } finally {
