@@ -1,18 +1,20 @@
 /**
  * One window of one stream on its own Snowflake session (its temporary staging tables live there).
- * `write` stages rows (snowflake-stage.ts); `commit` checks and types the staged rows, brings the
- * target (and history) tables to the schema OUTSIDE the transaction — Snowflake DDL commits
- * implicitly, so it is done first and idempotently — then in ONE transaction applies the write
- * mode and writes the column map, the state and the ledger row. A failure before COMMIT leaves
- * rows, column map, state and ledger as they were (the table may have gained columns: harmless,
- * they are NULL). Every statement carries the QUERY_TAG of the run. If the state were written
- * outside this transaction, a crash would advance the mark past rows that never landed.
+ * `write` stages rows and `writeCsv` encoded lines (snowflake-stage.ts); `commit` checks and
+ * types the staged rows, brings the target (and history) tables to the schema OUTSIDE the
+ * transaction — Snowflake DDL commits implicitly, so it is done first and idempotently — then in
+ * ONE transaction applies the write mode and writes the column map, the state and the ledger row.
+ * A failure before COMMIT leaves rows, column map, state and ledger as they were (the table may
+ * have gained columns: harmless, they are NULL). Every statement carries the QUERY_TAG of the run.
+ * If the state were written outside this transaction, a crash would advance the mark past rows
+ * that never landed.
  */
 import { randomBytes } from 'node:crypto';
 import type {
   ColumnSpec,
   CommitRequest,
   CommitResult,
+  CsvRows,
   Load,
   LoadRequest,
   Logger,
@@ -21,7 +23,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { assertAppendOnly, assertRowsFit, validateSchema } from '../load-checks.js';
+import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
 import { assertCursorsInWindow, decimalScales } from './snowflake-checks.js';
 import { commitWindow } from './snowflake-commit.js';
 import { classifySnowflakeError } from './snowflake-errors.js';
@@ -89,6 +91,18 @@ export class SnowflakeLoad implements Load {
     assertRowsFit(this.request.streamKey, rows, schema);
     await this.followSchema(schema);
     if (rows.length > 0) await this.writer.add(rows);
+  }
+
+  /**
+   * The CSV pass-through: the lines go into the PUT + COPY file as they are, each with its
+   * sequence number appended, after the rows `write` staged before — the call order "latest
+   * staged wins" goes by.
+   */
+  async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
+    this.assertUsable();
+    assertCsvRowsFit(this.request.streamKey, rows, schema);
+    await this.followSchema(schema);
+    if (rows.rows > 0) await this.writer.addCsv(rows, this.request.streamKey);
   }
 
   async commit(request: CommitRequest): Promise<CommitResult> {

@@ -6,10 +6,12 @@
  * (PURGE, so the stage is emptied). Each file is flushed before the staging table gains columns,
  * so a COPY's column list always matches its file.
  *
- * The CSV dialect: every non-NULL value is enclosed in double quotes (inner quotes doubled), NULL
- * is an empty unenclosed field, NULL_IF=() and ESCAPE_UNENCLOSED_FIELD=NONE. So '' stays '',
- * 'NULL' and '\N' stay text, and backslashes, commas and newlines pass unchanged. If the dialect
- * and the file disagreed, values would shift or turn NULL without any error.
+ * The CSV dialect: a non-NULL value may be enclosed in double quotes (inner quotes doubled; `add`
+ * encloses every one, `addCsv`'s encoded lines only those that need it), NULL is an empty
+ * unenclosed field, NULL_IF=(), ESCAPE_UNENCLOSED_FIELD=NONE and TRIM_SPACE=FALSE. So '' stays
+ * '', 'NULL' and '\N' stay text, and backslashes, commas, newlines and surrounding spaces pass
+ * unchanged. If the dialect and the file disagreed, values would shift or turn NULL without any
+ * error. Encoded lines and `add`'s rows share one file and one sequence, in call order.
  */
 import { once } from 'node:events';
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
@@ -17,10 +19,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createGzip, type Gzip } from 'node:zlib';
-import type { Row } from '../../core/contracts.js';
+import type { CsvRows, Row } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import type { Bind, SnowflakeSession } from './snowflake-session.js';
 import { columnList, qualified, quoteIdent, tableStage } from './snowflake-sql.js';
+import { sequencedLines } from './snowflake-stage-csv.js';
 
 export const SEQ = '_exportsync_seq';
 /** Values (rows × columns) a load keeps in memory for the array-bind path. */
@@ -30,7 +33,8 @@ const FILE_BYTES = 256 * 1024 * 1024;
 
 export const CSV_FORMAT =
   `FILE_FORMAT = (TYPE = CSV FIELD_DELIMITER = ',' FIELD_OPTIONALLY_ENCLOSED_BY = '"' ` +
-  `ESCAPE_UNENCLOSED_FIELD = NONE NULL_IF = () EMPTY_FIELD_AS_NULL = TRUE COMPRESSION = GZIP)`;
+  `ESCAPE_UNENCLOSED_FIELD = NONE NULL_IF = () EMPTY_FIELD_AS_NULL = TRUE TRIM_SPACE = FALSE ` +
+  `ERROR_ON_COLUMN_COUNT_MISMATCH = TRUE ENCODING = 'UTF8' COMPRESSION = GZIP)`;
 
 function csvLine(values: Array<string | null>): string {
   return `${values.map((v) => (v === null ? '' : `"${v.replace(/"/g, '""')}"`)).join(',')}\n`;
@@ -42,6 +46,8 @@ interface OpenFile {
   out: WriteStream;
   bytes: number;
   rows: number;
+  /** A write error of the file (disk full, removed): the load can only be aborted. */
+  error?: Error;
 }
 
 export class StagingWriter {
@@ -76,6 +82,19 @@ export class StagingWriter {
     if (this.file && this.file.bytes > FILE_BYTES) await this.flush();
   }
 
+  /**
+   * Encoded rows (aligned with the current columns) straight into the CSV file, after the rows
+   * buffered so far (spilled to the file first), so the file keeps the call order and the
+   * sequence numbers follow it. A malformed text throws (naming `label`) before anything is staged.
+   */
+  async addCsv(rows: CsvRows, label: string): Promise<void> {
+    const lines = sequencedLines(rows, this.seq, label);
+    if (!this.file) await this.spill();
+    this.seq += rows.rows;
+    await this.append(lines, rows.rows);
+    if (this.file!.bytes > FILE_BYTES) await this.flush();
+  }
+
   /** Moves everything written so far into the staging table. */
   async flush(): Promise<void> {
     if (this.file) await this.copyFile(this.file);
@@ -84,7 +103,9 @@ export class StagingWriter {
 
   /** Removes local files (the stage goes with the temporary table). */
   cleanup(): void {
+    // both streams: the file may still be opening, and its open fails once the directory is gone
     this.file?.gzip.destroy();
+    this.file?.out.destroy();
     this.file = undefined;
     this.buffer = [];
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
@@ -112,24 +133,34 @@ export class StagingWriter {
     const gzip = createGzip();
     const out = createWriteStream(path);
     gzip.pipe(out);
-    this.file = { path, gzip, out, bytes: 0, rows: 0 };
+    const file: OpenFile = { path, gzip, out, bytes: 0, rows: 0 };
+    // an error event without a listener would end the process, not the window
+    gzip.on('error', (err) => (file.error ??= err));
+    out.on('error', (err) => (file.error ??= err));
+    this.file = file;
     const rows = this.buffer;
     this.buffer = [];
     for (const values of rows) await this.writeLine(values as Array<string | null>);
   }
 
   private async writeLine(values: Array<string | null>): Promise<void> {
+    await this.append(csvLine(values), 1);
+  }
+
+  /** Appends whole lines to the open file; resolves once it took them (backpressure). */
+  private async append(data: string | Uint8Array, rows: number): Promise<void> {
     const file = this.file!;
-    const line = csvLine(values);
-    file.bytes += line.length;
-    file.rows += 1;
-    if (!file.gzip.write(line)) await once(file.gzip, 'drain');
+    if (file.error) throw new DestinationError(`staging file ${file.path}: ${file.error.message}`);
+    file.bytes += data.length;
+    file.rows += rows;
+    if (!file.gzip.write(data)) await once(file.gzip, 'drain');
   }
 
   private async copyFile(file: OpenFile): Promise<void> {
     this.file = undefined;
     file.gzip.end();
-    await finished(file.out);
+    await Promise.all([finished(file.gzip), finished(file.out)]);
+    if (file.error) throw new DestinationError(`staging file ${file.path}: ${file.error.message}`);
     const stage = tableStage(this.schemaName, this.staging);
     await this.run(
       `PUT 'file://${file.path}' ${stage} AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE PARALLEL = 4`,
