@@ -81,7 +81,7 @@ export function stagingLines(
   let line = 0;
   while (i < n) {
     line++;
-    if (line > rows.rows) throw fail(line, `is one more than the ${rows.rows} claimed`);
+    if (line > rows.rows) throw fail(line, 'is past the lines claimed');
     // the sequence number, then ','
     let seq = firstSeq + line - 1;
     let d = seqDigits;

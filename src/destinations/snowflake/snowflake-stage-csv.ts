@@ -36,7 +36,7 @@ export function sequencedLines(rows: CsvRows, firstSeq: number, label: string): 
   let line = 0;
   while (i < n) {
     line++;
-    if (line > rows.rows) throw fail(line, 'is more than the rows claimed');
+    if (line > rows.rows) throw fail(line, 'is past the lines claimed');
     const start = i;
     let field = 0;
     for (;;) {
