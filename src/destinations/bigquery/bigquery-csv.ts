@@ -43,6 +43,9 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
+/** Bytes that end an unquoted field's run: ',', LF, and '"' (never inside one). */
+const STOP = new Uint8Array(256);
+STOP[COMMA] = STOP[LF] = STOP[QUOTE] = 1;
 
 /** A decimal-typed column: its field index, and the digits its values need so far (updated). */
 export interface DecimalField {
@@ -108,20 +111,28 @@ export function stagingLines(
         i = j + 1;
         if (i < n && src[i] !== COMMA && src[i] !== LF)
           throw fail(line, `has text after the closing quote of field ${field + 1}`);
-        out.set(src.subarray(a - 1, i), p);
-        p += i - a + 1;
+        if (i - a < 64) for (let k = a - 1; k < i; k++) out[p++] = src[k] as number;
+        else {
+          out.set(src.subarray(a - 1, i), p);
+          p += i - a + 1;
+        }
       } else {
         a = i;
-        while (i < n && src[i] !== COMMA && src[i] !== LF) {
-          if (src[i] === QUOTE) throw fail(line, `has a quote inside unquoted field ${field + 1}`);
+        const q = p;
+        let c = 0;
+        while (i < n && STOP[(c = src[i] as number)] === 0) {
+          out[p++] = c;
           i++;
         }
         b = i;
-        const edged = b > a && ((src[a] as number) <= 0x20 || (src[b - 1] as number) <= 0x20);
-        if (edged) out[p++] = QUOTE;
-        out.set(src.subarray(a, b), p);
-        p += b - a;
-        if (edged) out[p++] = QUOTE;
+        if (i < n && c === QUOTE) throw fail(line, `has a quote inside unquoted field ${field + 1}`);
+        if (b > a && ((src[a] as number) <= 0x20 || (src[b - 1] as number) <= 0x20)) {
+          // whitespace or a control byte at an edge: quoted, so no reader trims it
+          out.copyWithin(q + 1, q, p);
+          out[q] = QUOTE;
+          p++;
+          out[p++] = QUOTE;
+        }
       }
       const k = field < width ? (decimalAt[field] as number) : -1;
       if (k >= 0 && b > a) widen(measured[k]!, src, a, b);
