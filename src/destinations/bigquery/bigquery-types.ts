@@ -6,6 +6,9 @@
  */
 import type { LogicalType } from '../../core/contracts.js';
 
+/** The shared widening lattice; bigquery-schema.ts takes `cover` from here. */
+export { cover } from '../widening.js';
+
 export type BqType =
   'BOOL' | 'INT64' | 'NUMERIC' | 'BIGNUMERIC' | 'FLOAT64' | 'STRING' | 'TIMESTAMP' | 'DATE' | 'JSON';
 
@@ -80,27 +83,6 @@ export function standardType(type: string): string {
   const t = type.toUpperCase();
   const legacy: Record<string, string> = { INTEGER: 'INT64', FLOAT: 'FLOAT64', BOOLEAN: 'BOOL' };
   return legacy[t] ?? t;
-}
-
-/** from → to changes that keep every value (the lattice every destination shares). */
-export function isWidening(from: LogicalType, to: LogicalType): boolean {
-  if (from === to || to === 'string') return true;
-  return [
-    'boolean->integer',
-    'boolean->decimal',
-    'boolean->float',
-    'integer->decimal',
-    'integer->float',
-    'decimal->float',
-    'date->timestamp',
-  ].includes(`${from}->${to}`);
-}
-
-/** The narrowest logical type covering both, or null when neither widens to the other. */
-export function cover(a: LogicalType, b: LogicalType): LogicalType | null {
-  if (isWidening(a, b)) return b;
-  if (isWidening(b, a)) return a;
-  return null;
 }
 
 const RANK: Partial<Record<BqType, number>> = { INT64: 1, NUMERIC: 2, BIGNUMERIC: 3, FLOAT64: 4 };

@@ -12,6 +12,7 @@
  * rounded decimals, TIMESTAMP_NTZ) values would change silently in the warehouse.
  */
 import type { LogicalType } from '../../core/contracts.js';
+import { isWidening } from '../widening.js';
 import { timestampText } from './snowflake-sql.js';
 
 export const MAX_PRECISION = 38;
@@ -71,20 +72,6 @@ export function parseNative(dataType: string, scale: number | null): NativeType 
     default:
       return { logical: 'unknown', native: t };
   }
-}
-
-/** from → to changes that keep every value (the lattice every destination shares). */
-export function isWidening(from: LogicalType, to: LogicalType): boolean {
-  if (from === to || to === 'string') return true;
-  return [
-    'boolean->integer',
-    'boolean->decimal',
-    'boolean->float',
-    'integer->decimal',
-    'integer->float',
-    'decimal->float',
-    'date->timestamp',
-  ].includes(`${from}->${to}`);
 }
 
 /**
