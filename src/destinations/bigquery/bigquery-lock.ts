@@ -7,21 +7,19 @@
  * retried and then sees the winner's lease. The holder renews the lease every third of its
  * lifetime; a killed process stops renewing and its lease expires after `ttlSeconds`.
  * If two holders could coexist they would interleave windows and state (doubled or lost rows);
- * if a lease leaked forever every later run would exit "locked".
+ * if a lease leaked forever every later run would exit "locked". Waiting (lock-wait.ts) and holding
+ * the lease (renewal timing, release: lease.ts) are shared with Snowflake; the SQL is BigQuery's.
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Logger, StreamLock } from '../../core/contracts.js';
-import { LockedError } from '../../core/errors.js';
-import { stringParam, type BqClient, type Params } from './bigquery-client.js';
+import { holdLease, LOCKS_TABLE } from '../lease.js';
+import { waitForLock } from '../lock-wait.js';
+import { stringParam, type BqClient, type Params, type TextRow } from './bigquery-client.js';
 import { tableRef } from './bigquery-sql.js';
-import { LOCKS_TABLE, tsText } from './bigquery-state.js';
+import { tsText } from './bigquery-state.js';
+
+export { newOwner } from '../lease.js';
 
 const POLL_MS = 250;
-
-export function newOwner(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-}
 
 export async function acquireLease(opts: {
   client: BqClient;
@@ -51,57 +49,35 @@ export async function acquireLease(opts: {
     `SELECT CAST(@@row_count AS STRING) AS n, ` +
     `(SELECT MAX(owner) FROM ${t} WHERE lock_key = @lock_key) AS holder, ` +
     `(SELECT ${tsText('MAX(expires_at)')} FROM ${t} WHERE lock_key = @lock_key) AS expires;`;
-  const deadline = Date.now() + Math.max(0, opts.waitMs);
-  for (;;) {
-    const [row] = await client.query(claim, params, `locking ${opts.label}`);
-    if (Number(row?.n ?? 0) > 0) break;
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const waited = opts.waitMs > 0 ? ` after waiting ${opts.waitMs} ms` : '';
-      throw new LockedError(
-        `${opts.label} is being synced by another run (lease of ${row?.holder ?? '?'} until ${row?.expires ?? '?'}); gave up${waited}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
-  }
-  opts.log.debug({ lock: key }, 'lease taken');
-
+  let row: TextRow | undefined;
+  await waitForLock({
+    what: opts.label,
+    waitMs: opts.waitMs,
+    pollMs: POLL_MS,
+    claim: async () => {
+      [row] = await client.query(claim, params, `locking ${opts.label}`);
+      return Number(row?.n ?? 0) > 0;
+    },
+    holder: () => ` (lease of ${row?.holder ?? '?'} until ${row?.expires ?? '?'})`,
+  });
   const renewSql =
     `UPDATE ${t} SET expires_at = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL @ttl SECOND) ` +
     `WHERE lock_key = @lock_key AND owner = @owner;\nSELECT CAST(@@row_count AS STRING) AS n;`;
-  const timer = setInterval(
-    () => {
-      client
-        .query(renewSql, params, `renewing the lease on ${opts.label}`)
-        .then(([row]) => {
-          if (Number(row?.n ?? 0) === 0)
-            opts.log.error({ lock: key }, 'lease lost: another run may have taken it');
-        })
-        .catch((err: unknown) =>
-          opts.log.warn({ lock: key, err: (err as Error).message }, 'lease renewal failed'),
-        );
+  return holdLease({
+    key,
+    owner,
+    leaseSeconds: opts.ttlSeconds,
+    log: opts.log,
+    renew: async () => {
+      const [renewed] = await client.query(renewSql, params, `renewing the lease on ${opts.label}`);
+      return Number(renewed?.n ?? 0) > 0;
     },
-    Math.max(1000, (opts.ttlSeconds * 1000) / 3),
-  );
-  timer.unref();
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      clearInterval(timer);
-      try {
-        await client.query(
-          `DELETE FROM ${t} WHERE lock_key = @lock_key AND owner = @owner`,
-          params,
-          `releasing ${opts.label}`,
-        );
-      } catch (err) {
-        opts.log.warn(
-          { lock: key, err: (err as Error).message },
-          'release failed; the lease expires on its own',
-        );
-      }
+    release: async () => {
+      await client.query(
+        `DELETE FROM ${t} WHERE lock_key = @lock_key AND owner = @owner`,
+        params,
+        `releasing ${opts.label}`,
+      );
     },
-  };
+  });
 }

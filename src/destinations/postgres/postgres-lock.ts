@@ -2,11 +2,13 @@
  * Per-stream exclusive lock: a session-level advisory lock held on its own connection, so it is
  * released by `release()` or by the server when the process dies (no stale lease to clean up).
  * If two runs could hold it at once they would interleave windows and state, doubling or losing
- * rows; if it leaked, every later run would exit "locked".
+ * rows; if it leaked, every later run would exit "locked". Waiting and the LockedError text are
+ * shared with the other backends (lock-wait.ts).
  */
 import pg from 'pg';
 import type { Logger, StreamLock } from '../../core/contracts.js';
 import { LockedError } from '../../core/errors.js';
+import { waitForLock } from '../lock-wait.js';
 import { classifyPgError } from './postgres-errors.js';
 
 const POLL_MS = 100;
@@ -29,17 +31,19 @@ export async function acquireStreamLock(opts: {
   );
   try {
     await client.connect();
-    const deadline = Date.now() + Math.max(0, opts.waitMs);
-    for (;;) {
-      const res = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
-        [key],
-      );
-      if (res.rows[0]?.ok) break;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new LockedError(await lockedMessage(client, key, opts.streamKey, opts.waitMs));
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
-    }
+    await waitForLock({
+      what: `stream ${opts.streamKey}`,
+      waitMs: opts.waitMs,
+      pollMs: POLL_MS,
+      claim: async () => {
+        const res = await client.query<{ ok: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS ok',
+          [key],
+        );
+        return res.rows[0]?.ok === true;
+      },
+      holder: () => lockHolder(client, key),
+    });
   } catch (err) {
     await client.end().catch(() => undefined);
     if (err instanceof LockedError) throw err;
@@ -65,14 +69,11 @@ export async function acquireStreamLock(opts: {
   };
 }
 
-/** Names the holder (pid, application_name, client address) when pg_locks shows it. */
-async function lockedMessage(
-  client: pg.Client,
-  key: string,
-  streamKey: string,
-  waitMs: number,
-): Promise<string> {
-  let holder = '';
+/**
+ * Who holds the advisory lock (pid, application_name, client address) when pg_locks shows it:
+ * " (pid 12, …)", or '' when it cannot tell (the message is still useful without it).
+ */
+async function lockHolder(client: pg.Client, key: string): Promise<string> {
   try {
     const res = await client.query<{
       pid: number;
@@ -90,13 +91,10 @@ async function lockedMessage(
       [key],
     );
     const h = res.rows[0];
-    if (h) {
-      const since = h.backend_start ? `, connected since ${h.backend_start.toISOString()}` : '';
-      holder = ` (pid ${h.pid}, application_name ${JSON.stringify(h.application_name ?? '')}${h.client_addr ? ` from ${h.client_addr}` : ''}${since})`;
-    }
+    if (!h) return '';
+    const since = h.backend_start ? `, connected since ${h.backend_start.toISOString()}` : '';
+    return ` (pid ${h.pid}, application_name ${JSON.stringify(h.application_name ?? '')}${h.client_addr ? ` from ${h.client_addr}` : ''}${since})`;
   } catch {
-    // the message is still useful without the holder
+    return '';
   }
-  const waited = waitMs > 0 ? ` after waiting ${waitMs} ms` : '';
-  return `stream ${streamKey} is being synced by another run${holder}; gave up${waited}`;
 }

@@ -7,16 +7,15 @@
  * a process that dies stops renewing, and its lock is free once the lease runs out (there is no
  * session to die with it, unlike Postgres). Expiry is judged by the server's clock only.
  * Release deletes the row only if we still own it. Two holders at once would double data; a lock
- * that never expired would block every later run after a crash.
+ * that never expired would block every later run after a crash. Waiting (lock-wait.ts) and holding
+ * the lease (renewal timing, release: lease.ts) are shared with BigQuery; the SQL is Snowflake's.
  */
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger, StreamLock } from '../../core/contracts.js';
-import { LockedError } from '../../core/errors.js';
+import { holdLease, LOCKS_TABLE, newOwner } from '../lease.js';
+import { waitForLock } from '../lock-wait.js';
 import type { SessionPool } from './snowflake-session.js';
 import { isoMillis, qualified } from './snowflake-sql.js';
 
-export const LOCKS_TABLE = '_exportsync_locks';
 const POLL_MS = 100;
 
 export function createLocksTableSql(schema: string): string {
@@ -45,7 +44,7 @@ function leaseExpr(seconds: number): string {
 
 export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
   const table = qualified(opts.schema, LOCKS_TABLE);
-  const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const owner = newOwner();
   const lease = leaseExpr(opts.leaseSeconds);
   const claim =
     `MERGE INTO ${table} t USING (SELECT CAST(? AS VARCHAR) AS "lock_key", CAST(? AS VARCHAR) AS "owner") s ` +
@@ -57,51 +56,30 @@ export async function acquireLock(opts: LockOptions): Promise<StreamLock> {
   const holderSql = `SELECT "owner", ${isoMillis('"acquired_at"')}, ${isoMillis('"expires_at"')} FROM ${table} WHERE "lock_key" = ?`;
   const run = (sql: string, binds: string[]) =>
     opts.pool.with((s) => s.run(sql, binds, opts.tag, `locking ${opts.what}`));
-  const deadline = Date.now() + Math.max(0, opts.waitMs);
   let holder: unknown[] | undefined;
-  for (;;) {
-    await run(claim, [opts.key, owner]);
-    holder = (await run(holderSql, [opts.key])).rows[0];
-    if (holder?.[0] === owner) break;
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      const who = holder
+  await waitForLock({
+    what: opts.what,
+    waitMs: opts.waitMs,
+    pollMs: POLL_MS,
+    claim: async () => {
+      await run(claim, [opts.key, owner]);
+      holder = (await run(holderSql, [opts.key])).rows[0];
+      return holder?.[0] === owner;
+    },
+    holder: () =>
+      holder
         ? ` (held by ${String(holder[0])} since ${String(holder[1])}, lease until ${String(holder[2])})`
-        : '';
-      const waited = opts.waitMs > 0 ? ` after waiting ${opts.waitMs} ms` : '';
-      throw new LockedError(`${opts.what} is being synced by another run${who}; gave up${waited}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
-  }
-  opts.log.debug({ lock: opts.key, owner }, 'lock acquired');
+        : '',
+  });
   const renew = `UPDATE ${table} SET "expires_at" = ${lease} WHERE "lock_key" = ? AND "owner" = ?`;
-  const timer = setInterval(
-    () => {
-      run(renew, [opts.key, owner]).then(
-        (r) => {
-          if (r.updated === 0)
-            opts.log.error({ lock: opts.key }, 'lock lost: its lease expired and another run took it');
-        },
-        (err: Error) => opts.log.warn({ lock: opts.key, err: err.message }, 'lock renewal failed'),
-      );
+  return holdLease({
+    key: opts.key,
+    owner,
+    leaseSeconds: opts.leaseSeconds,
+    log: opts.log,
+    renew: async () => (await run(renew, [opts.key, owner])).updated !== 0,
+    release: async () => {
+      await run(`DELETE FROM ${table} WHERE "lock_key" = ? AND "owner" = ?`, [opts.key, owner]);
     },
-    Math.max(1000, (opts.leaseSeconds * 1000) / 3),
-  );
-  timer.unref();
-  let released = false;
-  return {
-    async release() {
-      if (released) return;
-      released = true;
-      clearInterval(timer);
-      try {
-        await run(`DELETE FROM ${table} WHERE "lock_key" = ? AND "owner" = ?`, [opts.key, owner]);
-      } catch (err) {
-        opts.log.warn(
-          { lock: opts.key, err: (err as Error).message },
-          'unlock failed; the lease will expire',
-        );
-      }
-    },
-  };
+  });
 }
