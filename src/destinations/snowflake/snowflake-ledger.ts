@@ -2,15 +2,20 @@
  * `_exportsync_windows`: the backfill ledger, one row per (stream, window). 'done' is only ever
  * written by the commit of the window's rows (`upsertWindow` inside that transaction); written
  * separately, a crash between the two would make a resumed backfill skip a window whose rows never
- * landed. Upserts are MERGEs on (stream_key, window_from, window_to).
+ * landed. Upserts are MERGEs on (stream_key, window_from, window_to). The row ↔ record conversion
+ * is shared (bookkeeping-windows.ts).
  */
 import type { WindowRecord } from '../../core/contracts.js';
-import { redactSecrets } from '../../core/errors.js';
-import type { Bind } from './snowflake-session.js';
+import { byName } from '../bookkeeping-cells.js';
+import {
+  WINDOW_COLUMNS,
+  windowBinds,
+  windowFromRow,
+  WINDOWS_TABLE,
+  type WindowColumn,
+} from '../bookkeeping-windows.js';
 import { isoMillis, qualified } from './snowflake-sql.js';
 import { mergeRowSql, type Run } from './snowflake-state.js';
-
-export const WINDOWS_TABLE = '_exportsync_windows';
 
 export function createWindowsTableSql(schema: string): string {
   return (
@@ -22,39 +27,29 @@ export function createWindowsTableSql(schema: string): string {
   );
 }
 
+/** Each ledger column with the cast of its bind (`windowBinds` order). */
+const WINDOW_CASTS: Record<WindowColumn, string> = {
+  stream_key: 'VARCHAR',
+  window_from: 'TIMESTAMP_TZ',
+  window_to: 'TIMESTAMP_TZ',
+  backfill_id: 'VARCHAR',
+  shard: 'VARCHAR',
+  status: 'VARCHAR',
+  rows: 'NUMBER(38,0)',
+  attempts: 'NUMBER(38,0)',
+  duration_ms: 'NUMBER(38,0)',
+  error: 'VARCHAR',
+  updated_at: 'TIMESTAMP_TZ',
+};
+
 export async function upsertWindow(run: Run, schema: string, r: WindowRecord): Promise<void> {
-  const binds: Bind[] = [
-    r.streamKey,
-    r.window.from.toISOString(),
-    r.window.to.toISOString(),
-    r.backfillId,
-    r.shard,
-    r.status,
-    String(r.rows),
-    String(r.attempts),
-    String(Math.round(r.durationMs)),
-    r.error === undefined ? null : redactSecrets(r.error),
-    r.updatedAt,
-  ];
   await run(
     mergeRowSql(
       qualified(schema, WINDOWS_TABLE),
       ['stream_key', 'window_from', 'window_to'],
-      [
-        ['stream_key', 'CAST(? AS VARCHAR)'],
-        ['window_from', 'CAST(? AS TIMESTAMP_TZ)'],
-        ['window_to', 'CAST(? AS TIMESTAMP_TZ)'],
-        ['backfill_id', 'CAST(? AS VARCHAR)'],
-        ['shard', 'CAST(? AS VARCHAR)'],
-        ['status', 'CAST(? AS VARCHAR)'],
-        ['rows', 'CAST(? AS NUMBER(38,0))'],
-        ['attempts', 'CAST(? AS NUMBER(38,0))'],
-        ['duration_ms', 'CAST(? AS NUMBER(38,0))'],
-        ['error', 'CAST(? AS VARCHAR)'],
-        ['updated_at', 'CAST(? AS TIMESTAMP_TZ)'],
-      ],
+      WINDOW_COLUMNS.map((c) => [c, `CAST(? AS ${WINDOW_CASTS[c]})`]),
     ),
-    binds,
+    windowBinds(r),
   );
 }
 
@@ -67,16 +62,5 @@ export async function readWindows(run: Run, schema: string, streamKeys?: string[
       `FROM ${qualified(schema, WINDOWS_TABLE)} ${where} ORDER BY "stream_key", "window_from", "window_to"`,
     streamKeys ?? [],
   );
-  return rows.map((r) => ({
-    streamKey: String(r[0]),
-    window: { from: new Date(String(r[1])), to: new Date(String(r[2])) },
-    backfillId: String(r[3]),
-    shard: String(r[4]),
-    status: String(r[5]) as WindowRecord['status'],
-    rows: Number(r[6]),
-    attempts: Number(r[7]),
-    durationMs: Number(r[8]),
-    ...(r[9] === null ? {} : { error: String(r[9]) }),
-    updatedAt: String(r[10]),
-  }));
+  return rows.map((r) => windowFromRow(byName(WINDOW_COLUMNS, r))); // the SELECT lists them in order
 }
