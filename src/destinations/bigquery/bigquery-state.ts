@@ -2,20 +2,25 @@
  * The `_exportsync_*` bookkeeping tables in the dataset: state (high-water marks), the persisted
  * column map, the run log. State and the column map are only ever written by the commit script of
  * their rows (`stateStatements`, `columnMapStatements`); if they were written separately a crash
- * between the two would advance the mark past data that never landed.
+ * between the two would advance the mark past data that never landed. Table names and the row ↔
+ * record conversions are shared (bookkeeping-state.ts, bookkeeping-runs.ts); the SQL and the
+ * table definitions here are BigQuery's.
  */
 import type { TableField } from '@google-cloud/bigquery';
-import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
-import { redactSecrets } from '../../core/errors.js';
-import { stringParam, type BqClient, type Params } from './bigquery-client.js';
+import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import { RUN_COLUMNS, runFromRow, RUNS_TABLE, runValues, type RunColumn } from '../bookkeeping-runs.js';
+import {
+  columnFromRow,
+  COLUMNS_TABLE,
+  stateEntryFromRow,
+  stateFromCell,
+  STATE_TABLE,
+} from '../bookkeeping-state.js';
+import { WINDOWS_TABLE } from '../bookkeeping-windows.js';
+import { LOCKS_TABLE } from '../lease.js';
+import { stringParam, type BqClient, type Param, type Params } from './bigquery-client.js';
 import { isDuplicate, isNotFound } from './bigquery-errors.js';
 import { tableRef } from './bigquery-sql.js';
-
-export const STATE_TABLE = '_exportsync_state';
-export const COLUMNS_TABLE = '_exportsync_columns';
-export const RUNS_TABLE = '_exportsync_runs';
-export const WINDOWS_TABLE = '_exportsync_windows';
-export const LOCKS_TABLE = '_exportsync_locks';
 
 const f = (name: string, type: string, mode: 'NULLABLE' | 'REQUIRED' = 'NULLABLE'): TableField => ({
   name,
@@ -114,8 +119,7 @@ export async function readState(client: BqClient, streamKey: string): Promise<St
     { stream_key: stringParam(streamKey) },
     `reading state of ${streamKey}`,
   );
-  const text = rows[0]?.state;
-  return text ? (JSON.parse(text) as StreamState) : null;
+  return stateFromCell(rows[0]?.state);
 }
 
 export async function readStates(
@@ -126,10 +130,7 @@ export async function readStates(
     {},
     'listing states',
   );
-  return rows.map((r) => ({
-    streamKey: r.stream_key ?? '',
-    state: JSON.parse(r.state ?? 'null') as StreamState,
-  }));
+  return rows.map(stateEntryFromRow);
 }
 
 export async function deleteState(client: BqClient, streamKey: string): Promise<boolean> {
@@ -165,12 +166,7 @@ export async function readColumnMap(client: BqClient, table: string): Promise<Co
     { table_name: stringParam(table) },
     `reading the column map of ${table}`,
   );
-  return rows.map((r) => ({
-    name: r.column_name ?? '',
-    source: r.source_name ?? '',
-    type: r.logical_type as ColumnSpec['type'],
-    origin: r.origin as ColumnSpec['origin'],
-  }));
+  return rows.map(columnFromRow);
 }
 
 /** Script statements replacing the column map of `table` with `columns`, in order. */
@@ -199,22 +195,23 @@ export function columnMapStatements(
 
 export async function upsertRun(client: BqClient, run: RunRecord): Promise<void> {
   const t = tableRef(client.dataset, RUNS_TABLE);
-  const ts = (v: string | undefined) => ({ type: 'TIMESTAMP' as const, value: v ?? null });
+  const v = runValues(run);
+  const ts = (value: string | null) => ({ type: 'TIMESTAMP' as const, value });
   await client.query(
     `BEGIN TRANSACTION;\nDELETE FROM ${t} WHERE run_id = @run_id;\n` +
-      `INSERT INTO ${t} (run_id, command, started_at, finished_at, status, streams, rows, error, stats) ` +
-      `VALUES (@run_id, @command, @started_at, @finished_at, @status, @streams, @rows, @error, @stats);\nCOMMIT TRANSACTION;`,
+      `INSERT INTO ${t} (${RUN_COLUMNS.join(', ')}) VALUES (${RUN_COLUMNS.map((c) => `@${c}`).join(', ')});\n` +
+      `COMMIT TRANSACTION;`,
     {
-      run_id: stringParam(run.runId),
-      command: stringParam(run.command),
-      started_at: ts(run.startedAt),
-      finished_at: ts(run.finishedAt),
-      status: stringParam(run.status),
-      streams: stringParam(JSON.stringify(run.streams)),
-      rows: { type: 'INT64', value: String(run.rows) },
-      error: stringParam(run.error === undefined ? null : redactSecrets(run.error)),
-      stats: stringParam(run.stats === undefined ? null : redactSecrets(JSON.stringify(run.stats))),
-    },
+      run_id: stringParam(v.run_id),
+      command: stringParam(v.command),
+      started_at: ts(v.started_at),
+      finished_at: ts(v.finished_at),
+      status: stringParam(v.status),
+      streams: stringParam(v.streams),
+      rows: { type: 'INT64', value: v.rows },
+      error: stringParam(v.error),
+      stats: stringParam(v.stats),
+    } satisfies Record<RunColumn, Param>,
     `recording run ${run.runId}`,
   );
 }
@@ -227,15 +224,5 @@ export async function readRuns(client: BqClient, limit: number): Promise<RunReco
     { limit: { type: 'INT64', value: String(Math.max(0, Math.floor(limit))) } },
     'listing runs',
   );
-  return rows.map((r) => ({
-    runId: r.run_id ?? '',
-    command: r.command ?? '',
-    startedAt: new Date(r.started_at ?? 0).toISOString(),
-    ...(r.finished_at ? { finishedAt: new Date(r.finished_at).toISOString() } : {}),
-    status: r.status as RunRecord['status'],
-    streams: JSON.parse(r.streams ?? '[]') as string[],
-    rows: Number(r.rows ?? 0),
-    ...(r.error === null || r.error === undefined ? {} : { error: r.error }),
-    ...(r.stats ? { stats: JSON.parse(r.stats) as RunStreamStats[] } : {}),
-  }));
+  return rows.map(runFromRow);
 }

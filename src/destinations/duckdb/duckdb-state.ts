@@ -2,17 +2,23 @@
  * The `_exportsync_*` bookkeeping tables (same shapes as the Postgres destination): state
  * (high-water marks), the persisted column map and the run log. State must only ever be written
  * inside the commit transaction of its rows (`upsertState`, called by the load); written
- * separately, a crash between the two would advance the mark past data that never landed.
+ * separately, a crash between the two would advance the mark past data that never landed. Table
+ * names and the row ↔ record conversions are shared (bookkeeping-state.ts, bookkeeping-runs.ts);
+ * the SQL here is DuckDB's.
  */
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
-import { redactSecrets } from '../../core/errors.js';
+import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import { RUN_COLUMNS, runBinds, runFromRow, RUNS_TABLE, type RunRow } from '../bookkeeping-runs.js';
+import {
+  columnFromRow,
+  COLUMNS_TABLE,
+  stateEntryFromRow,
+  stateFromCell,
+  STATE_TABLE,
+  type ColumnMapRow,
+} from '../bookkeeping-state.js';
 import { createWindowsTableSql } from './duckdb-ledger.js';
-import { qualified, schemaRef, type Namespace } from './duckdb-sql.js';
-
-export const STATE_TABLE = '_exportsync_state';
-export const COLUMNS_TABLE = '_exportsync_columns';
-export const RUNS_TABLE = '_exportsync_runs';
+import { columnList, qualified, schemaRef, type Namespace } from './duckdb-sql.js';
 
 /** Rows as plain objects (BIGINT and DECIMAL as strings, nothing through a double). */
 export async function select<R extends Record<string, unknown>>(
@@ -64,7 +70,7 @@ export async function readState(
     `SELECT CAST(state AS VARCHAR) AS state FROM ${qualified(ns, STATE_TABLE)} WHERE stream_key = $1`,
     [streamKey],
   );
-  return rows[0] ? (JSON.parse(rows[0].state) as StreamState) : null;
+  return stateFromCell(rows[0]?.state);
 }
 
 export async function readStates(
@@ -75,7 +81,7 @@ export async function readStates(
     c,
     `SELECT stream_key, CAST(state AS VARCHAR) AS state FROM ${qualified(ns, STATE_TABLE)} ORDER BY stream_key`,
   );
-  return rows.map((r) => ({ streamKey: r.stream_key, state: JSON.parse(r.state) as StreamState }));
+  return rows.map(stateEntryFromRow);
 }
 
 export async function deleteState(c: DuckDBConnection, ns: Namespace, streamKey: string): Promise<boolean> {
@@ -102,23 +108,13 @@ export async function readColumnMap(
   ns: Namespace,
   table: string,
 ): Promise<ColumnSpec[]> {
-  const rows = await select<{
-    column_name: string;
-    source_name: string;
-    logical_type: string;
-    origin: string;
-  }>(
+  const rows = await select<ColumnMapRow>(
     c,
     `SELECT column_name, source_name, logical_type, origin FROM ${qualified(ns, COLUMNS_TABLE)}
      WHERE table_name = $1 ORDER BY ordinal`,
     [table],
   );
-  return rows.map((r) => ({
-    name: r.column_name,
-    source: r.source_name,
-    type: r.logical_type as ColumnSpec['type'],
-    origin: r.origin as ColumnSpec['origin'],
-  }));
+  return rows.map(columnFromRow);
 }
 
 /** Only call inside the commit transaction that brought the table to `columns`. */
@@ -146,53 +142,25 @@ export async function upsertColumnMap(
 
 export async function upsertRun(c: DuckDBConnection, ns: Namespace, run: RunRecord): Promise<void> {
   await c.run(
-    `INSERT INTO ${qualified(ns, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, "rows", error, stats)
+    `INSERT INTO ${qualified(ns, RUNS_TABLE)} (${columnList([...RUN_COLUMNS])})
      VALUES ($1, $2, CAST($3 AS TIMESTAMPTZ), CAST($4 AS TIMESTAMPTZ), $5, CAST($6 AS JSON), CAST($7 AS BIGINT), $8,
        CAST($9 AS JSON))
      ON CONFLICT (run_id) DO UPDATE SET command = EXCLUDED.command, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, streams = EXCLUDED.streams,
        "rows" = EXCLUDED."rows", error = EXCLUDED.error, stats = EXCLUDED.stats`,
-    [
-      run.runId,
-      run.command,
-      run.startedAt,
-      run.finishedAt ?? null,
-      run.status,
-      JSON.stringify(run.streams),
-      String(run.rows),
-      run.error === undefined ? null : redactSecrets(run.error),
-      run.stats === undefined ? null : redactSecrets(JSON.stringify(run.stats)),
-    ],
+    runBinds(run),
   );
 }
 
 export async function readRuns(c: DuckDBConnection, ns: Namespace, limit: number): Promise<RunRecord[]> {
-  const rows = await select<{
-    run_id: string;
-    command: string;
-    started_ms: string;
-    finished_ms: string | null;
-    status: RunRecord['status'];
-    streams: string;
-    rows: string;
-    error: string | null;
-    stats: string | null;
-  }>(
+  // instants as epoch milliseconds (a DOUBLE reads as a number), JSON as text: see runFromRow
+  const rows = await select<RunRow>(
     c,
-    `SELECT run_id, command, epoch_ms(started_at) AS started_ms, epoch_ms(finished_at) AS finished_ms, status,
-       CAST(streams AS VARCHAR) AS streams, "rows", error, CAST(stats AS VARCHAR) AS stats
-     FROM ${qualified(ns, RUNS_TABLE)} ORDER BY started_at DESC, run_id DESC LIMIT CAST($1 AS BIGINT)`,
+    `SELECT run_id, command, CAST(epoch_ms(started_at) AS DOUBLE) AS started_at,
+       CAST(epoch_ms(finished_at) AS DOUBLE) AS finished_at, status, CAST(streams AS VARCHAR) AS streams, "rows",
+       error, CAST(stats AS VARCHAR) AS stats
+     FROM ${qualified(ns, RUNS_TABLE)} AS r ORDER BY r.started_at DESC, r.run_id DESC LIMIT CAST($1 AS BIGINT)`,
     [String(limit)],
   );
-  return rows.map((r) => ({
-    runId: r.run_id,
-    command: r.command,
-    startedAt: new Date(Number(r.started_ms)).toISOString(),
-    ...(r.finished_ms === null ? {} : { finishedAt: new Date(Number(r.finished_ms)).toISOString() }),
-    status: r.status,
-    streams: JSON.parse(r.streams) as string[],
-    rows: Number(r.rows),
-    ...(r.error === null ? {} : { error: r.error }),
-    ...(r.stats === null ? {} : { stats: JSON.parse(r.stats) as RunStreamStats[] }),
-  }));
+  return rows.map(runFromRow);
 }

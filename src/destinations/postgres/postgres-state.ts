@@ -2,17 +2,23 @@
  * The `_exportsync_*` bookkeeping tables: state (high-water marks), the persisted column map and
  * the run log. State must only ever be written inside the commit transaction of its rows (see
  * `upsertState`, called by the load); if it were written separately a crash between the two
- * would advance the mark past data that never landed.
+ * would advance the mark past data that never landed. Table names and the row ↔ record
+ * conversions are shared by every destination (bookkeeping-state.ts, bookkeeping-runs.ts); the
+ * SQL here is Postgres's.
  */
 import type pg from 'pg';
-import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
-import { redactSecrets } from '../../core/errors.js';
+import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import { RUN_COLUMNS, runBinds, runFromRow, RUNS_TABLE, type RunRow } from '../bookkeeping-runs.js';
+import {
+  columnFromRow,
+  COLUMNS_TABLE,
+  type ColumnMapRow,
+  stateEntryFromRow,
+  stateFromCell,
+  STATE_TABLE,
+} from '../bookkeeping-state.js';
 import { createWindowsTableSql } from './postgres-ledger.js';
 import { qualified, quoteIdent } from './postgres-sql.js';
-
-export const STATE_TABLE = '_exportsync_state';
-export const COLUMNS_TABLE = '_exportsync_columns';
-export const RUNS_TABLE = '_exportsync_runs';
 
 type Queryable = Pick<pg.ClientBase, 'query'> | pg.Pool;
 
@@ -58,21 +64,21 @@ export async function readState(
   schema: string,
   streamKey: string,
 ): Promise<StreamState | null> {
-  const res = await db.query<{ state: StreamState }>(
+  const res = await db.query<{ state: unknown }>(
     `SELECT state FROM ${qualified(schema, STATE_TABLE)} WHERE stream_key = $1`,
     [streamKey],
   );
-  return res.rows[0]?.state ?? null;
+  return stateFromCell(res.rows[0]?.state);
 }
 
 export async function readStates(
   db: Queryable,
   schema: string,
 ): Promise<Array<{ streamKey: string; state: StreamState }>> {
-  const res = await db.query<{ stream_key: string; state: StreamState }>(
+  const res = await db.query<{ stream_key: string; state: unknown }>(
     `SELECT stream_key, state FROM ${qualified(schema, STATE_TABLE)} ORDER BY stream_key`,
   );
-  return res.rows.map((r) => ({ streamKey: r.stream_key, state: r.state }));
+  return res.rows.map(stateEntryFromRow);
 }
 
 export async function deleteState(db: Queryable, schema: string, streamKey: string): Promise<boolean> {
@@ -97,22 +103,12 @@ export async function upsertState(
 }
 
 export async function readColumnMap(db: Queryable, schema: string, table: string): Promise<ColumnSpec[]> {
-  const res = await db.query<{
-    column_name: string;
-    source_name: string;
-    logical_type: string;
-    origin: string;
-  }>(
+  const res = await db.query<ColumnMapRow>(
     `SELECT column_name, source_name, logical_type, origin FROM ${qualified(schema, COLUMNS_TABLE)}
      WHERE table_name = $1 ORDER BY ordinal`,
     [table],
   );
-  return res.rows.map((r) => ({
-    name: r.column_name,
-    source: r.source_name,
-    type: r.logical_type as ColumnSpec['type'],
-    origin: r.origin as ColumnSpec['origin'],
-  }));
+  return res.rows.map(columnFromRow);
 }
 
 /** Only call inside the commit transaction that brought the table to `columns`. */
@@ -142,50 +138,20 @@ export async function upsertColumnMap(
 
 export async function upsertRun(db: Queryable, schema: string, run: RunRecord): Promise<void> {
   await db.query(
-    `INSERT INTO ${qualified(schema, RUNS_TABLE)} (run_id, command, started_at, finished_at, status, streams, rows, error, stats)
+    `INSERT INTO ${qualified(schema, RUNS_TABLE)} (${RUN_COLUMNS.join(', ')})
      VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb)
      ON CONFLICT (run_id) DO UPDATE SET command = EXCLUDED.command, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, status = EXCLUDED.status, streams = EXCLUDED.streams,
        rows = EXCLUDED.rows, error = EXCLUDED.error, stats = EXCLUDED.stats`,
-    [
-      run.runId,
-      run.command,
-      run.startedAt,
-      run.finishedAt ?? null,
-      run.status,
-      JSON.stringify(run.streams),
-      String(run.rows),
-      run.error === undefined ? null : redactSecrets(run.error),
-      run.stats === undefined ? null : redactSecrets(JSON.stringify(run.stats)),
-    ],
+    runBinds(run),
   );
 }
 
 export async function readRuns(db: Queryable, schema: string, limit: number): Promise<RunRecord[]> {
-  const res = await db.query<{
-    run_id: string;
-    command: string;
-    started_at: Date;
-    finished_at: Date | null;
-    status: RunRecord['status'];
-    streams: string[];
-    rows: string;
-    error: string | null;
-    stats: RunStreamStats[] | null;
-  }>(
-    `SELECT run_id, command, started_at, finished_at, status, streams, rows, error, stats
-     FROM ${qualified(schema, RUNS_TABLE)} ORDER BY started_at DESC, run_id DESC LIMIT $1`,
+  // timestamptz arrives as Date, jsonb parsed, bigint as text: runFromRow takes them as they are
+  const res = await db.query<RunRow>(
+    `SELECT ${RUN_COLUMNS.join(', ')} FROM ${qualified(schema, RUNS_TABLE)} ORDER BY started_at DESC, run_id DESC LIMIT $1`,
     [limit],
   );
-  return res.rows.map((r) => ({
-    runId: r.run_id,
-    command: r.command,
-    startedAt: r.started_at.toISOString(),
-    ...(r.finished_at ? { finishedAt: r.finished_at.toISOString() } : {}),
-    status: r.status,
-    streams: r.streams,
-    rows: Number(r.rows),
-    ...(r.error === null ? {} : { error: r.error }),
-    ...(r.stats === null ? {} : { stats: r.stats }),
-  }));
+  return res.rows.map(runFromRow);
 }

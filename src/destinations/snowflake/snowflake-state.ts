@@ -5,16 +5,22 @@
  * called by the load); written separately, a crash between the two would advance the mark past
  * data that never landed. JSON (state, streams, stats) is stored as VARCHAR text so it reads back
  * byte for byte. Upserts are MERGEs: Snowflake serialises MERGEs on one table, and declares but
- * does not enforce primary keys, so an INSERT race would leave duplicate rows.
+ * does not enforce primary keys, so an INSERT race would leave duplicate rows. Table names and the
+ * row ↔ record conversions are shared (bookkeeping-state.ts, bookkeeping-runs.ts).
  */
-import type { ColumnSpec, RunRecord, RunStreamStats, StreamState } from '../../core/contracts.js';
-import { redactSecrets } from '../../core/errors.js';
+import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
+import { byName } from '../bookkeeping-cells.js';
+import { RUN_COLUMNS, runBinds, runFromRow, RUNS_TABLE, type RunColumn } from '../bookkeeping-runs.js';
+import {
+  COLUMN_MAP_READ,
+  columnFromRow,
+  COLUMNS_TABLE,
+  stateEntryFromRow,
+  stateFromCell,
+  STATE_TABLE,
+} from '../bookkeeping-state.js';
 import type { Bind, QueryResult } from './snowflake-session.js';
 import { isoMillis, qualified, quoteIdent } from './snowflake-sql.js';
-
-export const STATE_TABLE = '_exportsync_state';
-export const COLUMNS_TABLE = '_exportsync_columns';
-export const RUNS_TABLE = '_exportsync_runs';
 
 export type Run = (sql: string, binds?: Bind[] | Bind[][]) => Promise<QueryResult>;
 
@@ -46,8 +52,7 @@ export async function readState(run: Run, schema: string, streamKey: string): Pr
   const { rows } = await run(`SELECT "state" FROM ${qualified(schema, STATE_TABLE)} WHERE "stream_key" = ?`, [
     streamKey,
   ]);
-  const text = rows[0]?.[0];
-  return typeof text === 'string' ? (JSON.parse(text) as StreamState) : null;
+  return stateFromCell(rows[0]?.[0]);
 }
 
 export async function readStates(
@@ -57,7 +62,7 @@ export async function readStates(
   const { rows } = await run(
     `SELECT "stream_key", "state" FROM ${qualified(schema, STATE_TABLE)} ORDER BY "stream_key"`,
   );
-  return rows.map((r) => ({ streamKey: String(r[0]), state: JSON.parse(String(r[1])) as StreamState }));
+  return rows.map((r) => stateEntryFromRow(byName(['stream_key', 'state'], r)));
 }
 
 export async function deleteState(run: Run, schema: string, streamKey: string): Promise<boolean> {
@@ -93,12 +98,7 @@ export async function readColumnMap(run: Run, schema: string, table: string): Pr
     `SELECT "column_name", "source_name", "logical_type", "origin" FROM ${qualified(schema, COLUMNS_TABLE)} WHERE "table_name" = ? ORDER BY "ordinal"`,
     [table],
   );
-  return rows.map((r) => ({
-    name: String(r[0]),
-    source: String(r[1]),
-    type: String(r[2]) as ColumnSpec['type'],
-    origin: String(r[3]) as ColumnSpec['origin'],
-  }));
+  return rows.map((r) => columnFromRow(byName(COLUMN_MAP_READ, r))); // selected in that order
 }
 
 /** Only inside the commit transaction that brought the table to `columns`. */
@@ -125,34 +125,27 @@ export async function upsertColumnMap(
   );
 }
 
+/** Each run column with the cast of its bind (`runBinds` order). */
+const RUN_CASTS: Record<RunColumn, string> = {
+  run_id: 'VARCHAR',
+  command: 'VARCHAR',
+  started_at: 'TIMESTAMP_TZ',
+  finished_at: 'TIMESTAMP_TZ',
+  status: 'VARCHAR',
+  streams: 'VARCHAR',
+  rows: 'NUMBER(38,0)',
+  error: 'VARCHAR',
+  stats: 'VARCHAR',
+};
+
 export async function upsertRun(run: Run, schema: string, r: RunRecord): Promise<void> {
   await run(
     mergeRowSql(
       qualified(schema, RUNS_TABLE),
       ['run_id'],
-      [
-        ['run_id', 'CAST(? AS VARCHAR)'],
-        ['command', 'CAST(? AS VARCHAR)'],
-        ['started_at', 'CAST(? AS TIMESTAMP_TZ)'],
-        ['finished_at', 'CAST(? AS TIMESTAMP_TZ)'],
-        ['status', 'CAST(? AS VARCHAR)'],
-        ['streams', 'CAST(? AS VARCHAR)'],
-        ['rows', 'CAST(? AS NUMBER(38,0))'],
-        ['error', 'CAST(? AS VARCHAR)'],
-        ['stats', 'CAST(? AS VARCHAR)'],
-      ],
+      RUN_COLUMNS.map((c) => [c, `CAST(? AS ${RUN_CASTS[c]})`]),
     ),
-    [
-      r.runId,
-      r.command,
-      r.startedAt,
-      r.finishedAt ?? null,
-      r.status,
-      JSON.stringify(r.streams),
-      String(r.rows),
-      r.error === undefined ? null : redactSecrets(r.error),
-      r.stats === undefined ? null : redactSecrets(JSON.stringify(r.stats)),
-    ],
+    runBinds(r),
   );
 }
 
@@ -161,15 +154,5 @@ export async function readRuns(run: Run, schema: string, limit: number): Promise
     `SELECT "run_id", "command", ${isoMillis('"started_at"')}, ${isoMillis('"finished_at"')}, "status", "streams", CAST("rows" AS VARCHAR), "error", "stats" ` +
       `FROM ${qualified(schema, RUNS_TABLE)} ORDER BY "started_at" DESC, "run_id" DESC LIMIT ${Math.max(0, Math.floor(limit))}`,
   );
-  return rows.map((r) => ({
-    runId: String(r[0]),
-    command: String(r[1]),
-    startedAt: String(r[2]),
-    ...(r[3] === null ? {} : { finishedAt: String(r[3]) }),
-    status: String(r[4]) as RunRecord['status'],
-    streams: JSON.parse(String(r[5])) as string[],
-    rows: Number(r[6]),
-    ...(r[7] === null ? {} : { error: String(r[7]) }),
-    ...(r[8] === null ? {} : { stats: JSON.parse(String(r[8])) as RunStreamStats[] }),
-  }));
+  return rows.map((r) => runFromRow(byName(RUN_COLUMNS, r))); // the SELECT lists RUN_COLUMNS in order
 }
