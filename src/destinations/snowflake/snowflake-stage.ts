@@ -1,9 +1,10 @@
 /**
  * The bulk path into a load's temporary staging table (all VARCHAR, plus `_exportsync_seq`, the
- * staging order the merge dedupe breaks ties on). Small loads go by one INSERT with array binds;
- * once a load holds more than SMALL_VALUES values, rows stream into a gzip CSV file on local disk
- * (memory stays bounded), which is PUT to the staging table's stage and loaded with COPY INTO
- * (PURGE, so the stage is emptied). Each file is flushed before the staging table gains columns,
+ * staging order the merge dedupe breaks ties on). Small loads of rows go by one INSERT with array
+ * binds; once a load holds more than SMALL_VALUES values, or gets encoded lines (`addCsv`, the CSV
+ * pass-through, always by file), rows stream into a gzip CSV file on local disk (memory stays
+ * bounded), which is PUT to the staging table's stage and loaded with COPY INTO (PURGE, so the
+ * stage is emptied). Each file is flushed before the staging table gains columns,
  * so a COPY's column list always matches its file.
  *
  * The CSV dialect: a non-NULL value may be enclosed in double quotes (inner quotes doubled; `add`
