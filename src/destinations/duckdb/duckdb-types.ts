@@ -17,6 +17,10 @@
  * re-widens or refuses columns every run.
  */
 import type { LogicalType } from '../../core/contracts.js';
+import { isWidening } from '../widening.js';
+
+/** The shared widening lattice; duckdb-load-target.ts takes `cover` from here. */
+export { cover } from '../widening.js';
 
 export const MAX_DECIMAL_PRECISION = 38;
 
@@ -88,30 +92,6 @@ export function parseNative(dataType: string): NativeType {
 
 export function logicalFromNative(dataType: string): LogicalType | 'unknown' {
   return parseNative(dataType).logical;
-}
-
-/** from → to changes that keep every value (the same lattice as Postgres). */
-export function isWidening(from: LogicalType, to: LogicalType): boolean {
-  if (from === to || to === 'string') return true;
-  switch (`${from}->${to}`) {
-    case 'boolean->integer':
-    case 'boolean->decimal':
-    case 'boolean->float':
-    case 'integer->decimal':
-    case 'integer->float':
-    case 'decimal->float':
-    case 'date->timestamp':
-      return true;
-    default:
-      return false;
-  }
-}
-
-/** The narrowest logical type covering both, or null when neither widens to the other. */
-export function cover(a: LogicalType, b: LogicalType): LogicalType | null {
-  if (isWidening(a, b)) return b;
-  if (isWidening(b, a)) return a;
-  return null;
 }
 
 /** Integer digits of a numeric text ('-0012.5' → 2, '0.5' → 0). */
