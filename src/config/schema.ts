@@ -99,7 +99,7 @@ export const syncSchema = z
       .boolean()
       .default(DEFAULTS.csv_pass_through)
       .describe(
-        'Let regular CSV records skip the mapper and go from the response bytes straight into the bulk load (Postgres, DuckDB); the loaded values are the same either way. false: map every record (slower).',
+        'Let regular CSV records skip the mapper and go from the response bytes straight into the bulk load (every destination); the loaded values are the same either way. false: map every record (slower).',
       ),
     window_attempts: int(1)
       .default(DEFAULTS.window_attempts)

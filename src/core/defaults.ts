@@ -13,7 +13,7 @@ export const DEFAULTS = {
   batch_rows: 10_000,
   /**
    * Regular CSV records go from the response bytes straight into the destination's bulk load
-   * (Postgres, DuckDB), skipping the mapper; off = every record through the mapper (slower).
+   * (every destination), skipping the mapper; off = every record through the mapper (slower).
    */
   csv_pass_through: true,
   /** Attempts per HTTP request (first try included) on 429, 5xx, resets and timeouts. */
