@@ -223,6 +223,99 @@ describe('duckdb writeCsv (CSV spool)', () => {
     ]);
   });
 
+  it('every row in the spool: duplicates across files and DuckDB’s parallel read, the latest staged wins', async () => {
+    // the commit reads the spool files themselves (no staging table): the order must still hold
+    const v1 = eventsSchema('spool_order', [col('pad', 'string', 'dynamic')]);
+    const v2 = eventsSchema('spool_order', [
+      col('pad', 'string', 'dynamic'),
+      col('more', 'string', 'dynamic'),
+    ]);
+    const pad = 'p'.repeat(120);
+    const n = 60_000;
+    const older: Row[] = [];
+    for (let i = 0; i < n; i++)
+      older.push([`k${i}`, '2024-01-01T01:00:00Z', 'old', '1', null, null, null, pad]);
+    const newer: Row[] = [];
+    for (let i = n - 1; i >= 0; i--)
+      newer.push([`k${i}`, '2024-01-01T01:00:00Z', 'new', '2', null, null, null, pad, 'm']);
+    const result = await load(v2, [
+      { csv: older, schema: v1 },
+      { csv: newer.slice(0, n / 2), schema: v2 },
+      { csv: older.slice(n - 10), schema: v2 }, // k59990…k59999 back to old values: these win
+      { csv: newer.slice(n / 2), schema: v2 },
+    ]);
+    expect(result).toEqual({ staged: 2 * n + 10, upserted: n, deleted: 0 });
+    const names = await sql<{ name: string; more: string | null; k: bigint }>(
+      `SELECT name, more, count(*) AS k FROM ${q(SCHEMA)}.${q('spool_order')} GROUP BY ALL ORDER BY name`,
+    );
+    expect(names.map((r) => [r.name, r.more, Number(r.k)])).toEqual([
+      ['new', 'm', n - 10],
+      ['old', null, 10],
+    ]);
+  });
+
+  it('every row in the spool: keys equal once typed are one key, and a window of distinct keys lands whole', async () => {
+    // '7' and '07' differ as text but are one BIGINT key: the later staged row wins
+    const s: TableSchema = { ...eventsSchema('typed_keys'), primaryKey: ['n'] };
+    const r = await load(s, [
+      {
+        csv: [
+          ['a', '2024-01-01T01:00:00Z', 'first', '7'],
+          ['b', '2024-01-01T01:00:00Z', 'other', '8'],
+          ['c', '2024-01-01T01:00:00Z', 'second', '07'],
+        ],
+      },
+    ]);
+    expect(r).toEqual({ staged: 3, upserted: 2, deleted: 0 });
+    expect((await rowsOf('typed_keys')).map((x) => [x.id, x.n, x.name])).toEqual([
+      ['b', '8', 'other'],
+      ['c', '7', 'second'],
+    ]);
+  });
+
+  it('every row in the spool: snapshot with history and a decimal sized by the table, as via write', async () => {
+    const s: TableSchema = {
+      ...eventsSchema('snap_csv', [col('d', 'decimal', 'dynamic')]),
+      table: 'snap_csv',
+    };
+    const asInt: TableSchema = {
+      ...s,
+      columns: s.columns.map((c) => (c.name === 'd' ? col('d', 'integer', 'dynamic') : c)),
+    };
+    const viaWrite = { ...s, table: 'snap_write' };
+    const viaWriteInt = { ...asInt, table: 'snap_write' };
+    const day1: Row[] = [
+      ['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '1.25'],
+      ['b', '2024-01-01T02:00:00Z', 'b', '2', null, null, null, null],
+    ];
+    // the column is DECIMAL(38,2) by then; these rows' schema calls it integer (sized from the table)
+    const day2: Row[] = [
+      ['a', '2024-01-01T03:00:00Z', 'a2', '3', null, null, null, '123456789012'],
+      ['c', '2024-01-01T04:00:00Z', 'c', '4', null, null, null, '-5'],
+    ];
+    const snap = async (schema: TableSchema, step: Step) => {
+      const l = await stage(schema, [step], `t.${schema.table}`);
+      return l.commit({ schema, mode: 'snapshot', window: DAY1, state: stateAt(null), history: true });
+    };
+    const results = [
+      await snap(s, { csv: day1 }),
+      await snap(asInt, { csv: day2 }),
+      await snap(viaWrite, { write: day1 }),
+      await snap(viaWriteInt, { write: day2 }),
+    ];
+    expect(results.slice(0, 2)).toEqual(results.slice(2));
+    expect(results[1]).toEqual({ staged: 2, upserted: 2, deleted: 1 });
+    const strip = (rows: Array<Record<string, string | null>>) =>
+      rows.map((r) => ({ ...r, _deleted_at: r._deleted_at === null ? null : 'set' }));
+    expect(strip(await rowsOf('snap_csv'))).toEqual(strip(await rowsOf('snap_write')));
+    expect(await rowsOf('snap_csv_history')).toEqual(await rowsOf('snap_write_history'));
+    expect((await rowsOf('snap_csv')).map((r) => [r.id, r.d])).toEqual([
+      ['a', '123456789012.00'],
+      ['b', null],
+      ['c', '-5.00'],
+    ]);
+  });
+
   it('follows the schema between calls: appended columns NULL for older lines, widened types cast as staged', async () => {
     const v1 = eventsSchema('grown');
     const v2 = eventsSchema('grown', [col('score', 'integer', 'dynamic')]);

@@ -23,6 +23,19 @@ import {
 
 export const DELETED_AT = '_deleted_at';
 
+/**
+ * Aggregates giving the integer digits (no sign, no leading zeros) and fraction digits of the
+ * largest staged values of the VARCHAR column `ref`; text that is not a plain decimal is left out
+ * (its CAST fails the commit later instead of sizing the column).
+ */
+export function decimalNeedExprs(ref: string): [string, string] {
+  const ok = `regexp_full_match(${ref}, '-?[0-9]+(\\.[0-9]+)?')`;
+  return [
+    `coalesce(max(CASE WHEN ${ok} THEN length(ltrim(split_part(ltrim(${ref}, '-'), '.', 1), '0')) END), 0)`,
+    `coalesce(max(CASE WHEN ${ok} THEN length(split_part(${ref}, '.', 2)) END), 0)`,
+  ];
+}
+
 /** Runs one statement of the commit transaction; resolves with the rows it changed. */
 export type Run = (sql: string, params?: DuckDBValue[]) => Promise<number>;
 
@@ -31,10 +44,12 @@ export class TargetShaper {
     private readonly conn: DuckDBConnection,
     private readonly ns: Namespace,
     private readonly log: Logger,
-    /** The load's VARCHAR staging table, already holding the window's rows. */
+    /** The window's staged rows as VARCHAR columns: the staging table, or a subquery over the spool. */
     private readonly stageRef: string,
     /** Rows staged (0: nothing to size decimals from). */
     private readonly staged: number,
+    /** Sizes already measured from the staged rows (the spool check); others are measured here. */
+    private readonly measured?: ReadonlyMap<string, DecimalNeed>,
   ) {}
 
   /**
@@ -186,17 +201,18 @@ export class TargetShaper {
     });
     const needs = new Map<string, DecimalNeed>();
     if (candidates.length === 0 || this.staged === 0) return needs;
+    const measured = this.measured;
+    if (measured && candidates.every((c) => measured.has(c.name))) {
+      for (const c of candidates) needs.set(c.name, measured.get(c.name)!);
+      return needs;
+    }
     const parts = candidates.flatMap((c, i) => {
-      const v = quoteIdent(c.name);
-      const ok = `regexp_full_match(${v}, '-?[0-9]+(\\.[0-9]+)?')`;
-      return [
-        `coalesce(max(CASE WHEN ${ok} THEN length(ltrim(split_part(ltrim(${v}, '-'), '.', 1), '0')) END), 0) AS i${i}`,
-        `coalesce(max(CASE WHEN ${ok} THEN length(split_part(${v}, '.', 2)) END), 0) AS s${i}`,
-      ];
+      const [int, frac] = decimalNeedExprs(quoteIdent(c.name));
+      return [`${int} AS i${i}`, `${frac} AS s${i}`];
     });
     const [row] = await select<Record<string, number>>(
       this.conn,
-      `SELECT ${parts.join(', ')} FROM ${this.stageRef}`,
+      `SELECT ${parts.join(', ')} FROM ${this.stageRef} AS s`,
     );
     candidates.forEach((c, i) =>
       needs.set(c.name, { intDigits: Number(row?.[`i${i}`] ?? 0), scale: Number(row?.[`s${i}`] ?? 0) }),

@@ -2,15 +2,16 @@
  * One window of one stream. Rows go through the Appender into a TEMP staging table of VARCHAR
  * columns (values are canonical text, so nothing is parsed in Node) on the load's own connection;
  * rows that arrive already encoded (`writeCsv`, the CSV pass-through) are appended to a CSV spool
- * file instead (duckdb-spool.ts) and read into the same table by `read_csv` when the window
- * commits, and once a load has spooled, its `write` rows go to the spool too, so the staging
- * order stays the call order. `commit` then, in ONE transaction: brings the target to the schema
- * (create, add, widen), casts the staged text to the native types in SQL (the same casts for
- * both paths, so they give the same values), applies the write mode, and writes the column map
- * and the state. Nothing is visible before COMMIT and a failure rolls all of it back; a process
- * killed before COMMIT leaves nothing (TEMP data dies with the connection, the WAL has no commit
- * record, a spool is swept by the next run). If state were written outside this transaction a
- * crash would lose or double rows.
+ * file instead (duckdb-spool.ts), and once a load has spooled, its `write` rows go to the spool
+ * too, so the staging order stays the call order. At commit the staged rows are read from the
+ * spool files themselves when all of them are there (the CSV pass-through: no staging table is
+ * written, `read_csv` feeds the statements below), else the spool is first read into the staging
+ * table. `commit` then, in ONE transaction: brings the target to the schema (create, add, widen),
+ * casts the staged text to the native types in SQL (the same casts for every path, so they give
+ * the same values), applies the write mode, and writes the column map and the state. Nothing is
+ * visible before COMMIT and a failure rolls all of it back; a process killed before COMMIT leaves
+ * nothing (TEMP data dies with the connection, the WAL has no commit record, a spool is swept by
+ * the next run). If state were written outside this transaction a crash would lose or double rows.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type {
@@ -31,9 +32,11 @@ import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import { mergeWindow } from './duckdb-merge.js';
 import {
+  columnList,
   deleteWindowSql,
   insertAllSql,
   insertDedupedSql,
+  keyCheckSql,
   markVanishedSql,
   MAX_IDENTIFIER_LENGTH,
   qualified,
@@ -45,15 +48,26 @@ import { historyKey, historyTableName } from '../history.js';
 import { assertCursorsInWindow } from './duckdb-history.js';
 import { upsertWindow } from './duckdb-ledger.js';
 import { upsertColumnMap, upsertState } from './duckdb-state.js';
-import { castFromText, nativeFor, type NativeType } from './duckdb-types.js';
+import { castFromText, nativeFor, type DecimalNeed, type NativeType } from './duckdb-types.js';
 import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
-import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
+import { DELETED_AT, decimalNeedExprs, TargetShaper, type Run } from './duckdb-load-target.js';
 import { DuckDbSpool } from './duckdb-spool.js';
 
 const SEQ = '_exportsync_seq';
 const STAGE = '_exportsync_stage';
 const STAGE_REF = `temp.main.${quoteIdent(STAGE)}`;
 export { DELETED_AT };
+
+/** Where a commit reads the window's rows: the staging table, or the spool files themselves. */
+interface StagedRows {
+  /** Table or parenthesised subquery: `SEQ` (staging order) and every staged column as VARCHAR. */
+  ref: string;
+  /** The same rows without `SEQ`, for statements that need no order. */
+  unordered: string;
+  rows: number;
+  /** Decimal sizes measured while checking the spool, per schema column typed decimal. */
+  needs?: Map<string, DecimalNeed>;
+}
 
 export class DuckDbLoad implements Load {
   private stagedColumns: ColumnSpec[] = [];
@@ -165,6 +179,49 @@ export class DuckDbLoad implements Load {
   }
 
   /**
+   * The rows the commit reads. All of them in the spool (the CSV pass-through): every line is read
+   * once now (`DuckDbSpool.check`: record counts, line lengths, and the decimal sizes of the
+   * schema's decimal columns in the same pass) and the commit's statements read the files, with
+   * no staging table written. Otherwise the spool, if any, is read into the staging table after
+   * the Appender's rows. Runs before the commit transaction; a failure means the spooled rows
+   * cannot be read as written, so the load is broken and only `abort` remains.
+   */
+  private async stagedRows(schema: TableSchema): Promise<StagedRows> {
+    const spool = this.spool;
+    if (!spool || this.staged > 0 || spool.rows === 0) {
+      await this.drainSpool();
+      return { ref: STAGE_REF, unordered: STAGE_REF, rows: this.staged };
+    }
+    const columns = this.stagedColumns.map((c) => c.name);
+    const decimals = schema.columns.filter((c) => c.type === 'decimal');
+    let values: unknown[];
+    try {
+      values = await spool.check(
+        this.conn,
+        { columns },
+        decimals.flatMap((c) => decimalNeedExprs(quoteIdent(c.name))),
+      );
+    } catch (err) {
+      this.broken = err;
+      throw classifyDuckDbError(err, `reading the spooled rows of ${this.request.streamKey}`, {
+        path: this.db.path,
+      });
+    }
+    const needs = new Map(
+      decimals.map((c, i) => [
+        c.name,
+        { intDigits: Number(values[2 * i]), scale: Number(values[2 * i + 1]) },
+      ]),
+    );
+    return {
+      ref: spool.source({ columns, seq: SEQ }),
+      unordered: spool.source({ columns }),
+      rows: spool.rows,
+      needs,
+    };
+  }
+
+  /**
    * Reads the spool into the staging table after the rows staged before it, then removes it. Runs
    * before the commit transaction (the table is the load's own TEMP table); a failure leaves the
    * table half-filled, so the load is broken and only `abort` remains.
@@ -211,7 +268,7 @@ export class DuckDbLoad implements Load {
     await this.followSchema(schema);
     const conn = this.conn;
     this.closeAppender();
-    await this.drainSpool();
+    const staged = await this.stagedRows(schema);
     const cursorType =
       schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
     const history = request.history
@@ -229,9 +286,9 @@ export class DuckDbLoad implements Load {
     };
     const result = await this.db.writes.run(async () => {
       try {
-        if (this.staged > 0 && (request.mode === 'replace_window' || history)) {
+        if (staged.rows > 0 && (request.mode === 'replace_window' || history)) {
           await assertCursorsInWindow(conn, {
-            stage: STAGE_REF,
+            stage: staged.ref,
             seq: SEQ,
             schema,
             cursorType,
@@ -244,14 +301,14 @@ export class DuckDbLoad implements Load {
         inTransaction = true;
         await run('BEGIN TRANSACTION');
         const target = qualified(this.ns, schema.table);
-        const shaper = new TargetShaper(conn, this.ns, this.log, STAGE_REF, this.staged);
+        const shaper = new TargetShaper(conn, this.ns, this.log, staged.ref, staged.rows, staged.needs);
         const { created, natives } = await shaper.ensureTarget(
           run,
           target,
           schema,
           request.mode === 'snapshot',
         );
-        const { sql: source, params: sourceParams } = this.typedSource(schema, natives);
+        const { sql: source, params: sourceParams } = this.typedSource(schema, natives, staged.ref);
         let upserted = 0;
         let deleted = 0;
         if (request.mode === 'replace_window' && !created) {
@@ -264,13 +321,20 @@ export class DuckDbLoad implements Load {
         // A merge window none of whose keys is in the target yet (a first load, a new day) is a
         // plain insert of the deduplicated rows: what MERGE would do, at 2.2–2.8× less cost
         // (measured: 100k new keys into 900k rows, BENCHMARKS.md). Same transaction, so no key
-        // can appear in between.
-        const insertOnly =
-          this.staged > 0 &&
-          request.mode === 'merge' &&
-          schema.primaryKey.length > 0 &&
-          (created || !(await this.anyKeyIn(target, source, sourceParams, schema.primaryKey)));
-        if (insertOnly) {
+        // can appear in between. When no key repeats in the window either, the rows go in as
+        // they are: no deduplication (a sort of every column), no staging order needed.
+        const unordered = this.typedSource(schema, natives, staged.unordered, false);
+        const keys =
+          staged.rows > 0 && request.mode === 'merge' && schema.primaryKey.length > 0
+            ? await this.keyCheck(target, unordered.sql, unordered.params, schema.primaryKey)
+            : undefined;
+        if (keys && !keys.anyInTarget && keys.distinct === staged.rows) {
+          statement = 'insert of a window with only new, distinct keys';
+          upserted = await run(
+            `INSERT INTO ${target} (${columnList(names)}) SELECT ${columnList(names, 's.')} FROM (${unordered.sql}) AS s`,
+            unordered.params,
+          );
+        } else if (keys && !keys.anyInTarget) {
           statement = 'insert of a window with only new keys';
           upserted = await run(
             insertDedupedSql({
@@ -283,7 +347,7 @@ export class DuckDbLoad implements Load {
             }),
             sourceParams,
           );
-        } else if (this.staged > 0) {
+        } else if (staged.rows > 0) {
           upserted =
             schema.primaryKey.length === 0
               ? await run(insertAllSql(target, source, SEQ, names), sourceParams)
@@ -312,7 +376,7 @@ export class DuckDbLoad implements Load {
               windowBounds(request.window, cursorType),
             );
           }
-          if (this.staged > 0) {
+          if (staged.rows > 0) {
             historyRows = await run(
               insertDedupedSql({
                 target: historyTarget,
@@ -334,7 +398,7 @@ export class DuckDbLoad implements Load {
           await upsertWindow(conn, this.ns, { ...request.ledger, status: 'done' });
         }
         await run('COMMIT');
-        return { staged: this.staged, upserted, deleted, historyRows };
+        return { staged: staged.rows, upserted, deleted, historyRows };
       } catch (err) {
         if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
         throw classifyDuckDbError(err, `commit of ${this.request.streamKey} into ${schema.table}`, {
@@ -356,25 +420,30 @@ export class DuckDbLoad implements Load {
     await this.finish();
   }
 
-  /** True when some staged key (typed as in the merge's ON) is already in the target. */
-  private async anyKeyIn(
+  /**
+   * Distinct staged keys (typed as in the merge's ON; NULLs count as one value, as in the
+   * deduplication) and whether any of them is already in the target. Reads only the key columns.
+   */
+  private async keyCheck(
     target: string,
     source: string,
     params: DuckDBValue[],
     primaryKey: string[],
-  ): Promise<boolean> {
-    const on = primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
-    const reader = await this.conn.runAndReadAll(
-      `SELECT EXISTS (SELECT 1 FROM ${target} AS t SEMI JOIN (${source}) AS s ON ${on})`,
-      params,
-    );
-    return reader.getRows()[0]?.[0] === true;
+  ): Promise<{ distinct: number; anyInTarget: boolean }> {
+    const reader = await this.conn.runAndReadAll(keyCheckSql(target, source, primaryKey), params);
+    const [distinct, hit] = reader.getRowsJson()[0] ?? [];
+    return { distinct: Number(distinct), anyInTarget: hit === true };
   }
 
-  /** The staged rows with every schema column cast to its native type and audit NULLs filled ($1 = run id). */
+  /**
+   * The staged rows of `from` with every schema column cast to its native type and audit NULLs
+   * filled ($1 = run id), and `SEQ` unless `ordered` is false.
+   */
   private typedSource(
     schema: TableSchema,
     natives: Map<string, NativeType>,
+    from: string,
+    ordered = true,
   ): { sql: string; params: DuckDBValue[] } {
     let usesRunId = false;
     const exprs = schema.columns.map((c) => {
@@ -389,8 +458,9 @@ export class DuckDbLoad implements Load {
       }
       return `${expr} AS ${quoteIdent(c.name)}`;
     });
+    const seq = ordered ? [`s.${quoteIdent(SEQ)} AS ${quoteIdent(SEQ)}`] : [];
     return {
-      sql: `SELECT s.${quoteIdent(SEQ)} AS ${quoteIdent(SEQ)}, ${exprs.join(', ')} FROM ${STAGE_REF} AS s`,
+      sql: `SELECT ${[...seq, ...exprs].join(', ')} FROM ${from} AS s`,
       params: usesRunId ? [this.request.runId] : [],
     };
   }

@@ -1,15 +1,19 @@
 /**
  * The CSV spool of one DuckDB load (the CSV pass-through): encoded rows (`Load.writeCsv`) are
  * appended to a CSV file as they arrive — one file write per call, no per-row work in Node and no
- * rows held in JS memory — and `loadInto` reads them into the load's VARCHAR staging table with
- * DuckDB's own parallel `read_csv` when the window commits. Rows the load gets through `write`
- * once the spool exists are encoded to the same lines (csv-lines.ts) and appended too, so the
- * staging order is the call order ("latest staged wins" goes by it).
+ * rows held in JS memory. At commit the load reads them with DuckDB's own parallel `read_csv`:
+ * when every row of the load is in the spool, the commit's statements read `source` (a subquery
+ * over the files, the staging table's shape) directly, after `check` has read every line once;
+ * otherwise `loadInto` appends them to the VARCHAR staging table after the Appender's rows. Rows
+ * the load gets through `write` once the spool exists are encoded to the same lines
+ * (csv-lines.ts) and appended too, so the staging order is the call order ("latest staged wins"
+ * goes by it).
  *
  * Each width (the schema grows between calls) gets its own file, read with that many columns;
  * the staging table's later columns stay NULL for those rows, as a short Row means trailing NULLs.
  * Sequence numbers continue the staging table's (`row_number() OVER ()` over one file keeps the
- * file order: DuckDB documents it as order-preserving). NULL is an unquoted empty field, '' a
+ * file order: DuckDB documents it as order-preserving, with `preserve_insertion_order`, its
+ * default, which the destination must never turn off). NULL is an unquoted empty field, '' a
  * quoted empty one (`allow_quoted_nulls = false`), nothing else is NULL (`nullstr = ''`, no
  * trimming), and a malformed line (field count, stray quote) fails the load (`strict_mode`).
  *
@@ -34,11 +38,23 @@ interface Segment {
   rows: number;
   /** Upper bound of its longest line in bytes (a line is never longer than the write holding it). */
   longest: number;
+  /** `max_line_size` to read it with, once the default proved too small (see `readSql`). */
+  maxLine?: number;
+}
+
+/** The staging table's shape for the spool's rows: VARCHAR `columns` and, optionally, `seq`. */
+export interface SpoolShape {
+  /** Column names in file order; at least as many as the widest file (later ones NULL in narrower files). */
+  columns: string[];
+  /** Name of the sequence column (numbered from 1 in spool order); omitted: no sequence. */
+  seq?: string;
 }
 
 /** DuckDB's default `max_line_size`: a longer line fails the read unless raised. */
 const DEFAULT_MAX_LINE = 2_000_000;
 const LINE_TOO_LONG = /Maximum line size of \d+ bytes exceeded/;
+/** Column tagging a row of `check` with its file. */
+const SEGMENT = '"_exportsync_file"';
 
 /** Spool directories this process made (never swept), and the opened databases already swept. */
 const ours = new Set<string>();
@@ -96,6 +112,41 @@ export class DuckDbSpool {
   }
 
   /**
+   * Reads every line once and checks each file holds as many CSV records as rows were written to
+   * it (a line break where none belongs would shift every later value), raising `max_line_size`
+   * for files whose lines need it. `aggregates` (SQL over the columns of `shape`, e.g. the decimal
+   * sizes) are computed in the same pass; resolves with their values, as JSON values.
+   * Throws a DestinationError naming the file on a count mismatch; DuckDB's error on a malformed
+   * line. Must run before `source` is read: it is what makes a later read complete and exact.
+   */
+  async check(conn: DuckDBConnection, shape: SpoolShape, aggregates: string[]): Promise<unknown[]> {
+    await this.closeFile();
+    const used = this.segments.filter((seg) => seg.rows > 0);
+    const counts = used.map((_, i) => `count(*) FILTER (WHERE ${SEGMENT} = ${i})`);
+    const sql = () =>
+      `SELECT ${[...counts, ...aggregates].join(', ')} FROM ${this.union(shape, used, true)} AS s`;
+    const row = await this.retryLongLines(
+      used,
+      async () => (await conn.runAndReadAll(sql())).getRowsJson()[0] ?? [],
+    );
+    used.forEach((seg, i) => this.assertCount(this.segments.indexOf(seg), seg, Number(row[i])));
+    return row.slice(used.length);
+  }
+
+  /**
+   * The spooled rows as a parenthesised subquery of the staging table's shape (every value VARCHAR,
+   * NULL where a file is narrower than `shape.columns`), in spool order when `shape.seq` is asked
+   * for. Each statement that reads it parses the files again, so it is meant for a few reads.
+   */
+  source(shape: SpoolShape): string {
+    return this.union(
+      shape,
+      this.segments.filter((seg) => seg.rows > 0),
+      false,
+    );
+  }
+
+  /**
    * Inserts every spooled row into `stage` (VARCHAR columns `columns`, at least as many as the
    * widest segment, and `seq`), numbered from `firstSeq` on in spool order. Throws when DuckDB
    * reads another number of rows than were spooled (a line break where none belongs).
@@ -109,19 +160,12 @@ export class DuckDbSpool {
     let seq = firstSeq;
     for (const [i, seg] of this.segments.entries()) {
       if (seg.rows === 0) continue;
-      let read: number;
-      try {
-        read = await this.insertSegment(conn, stage, seg, seq, undefined);
-      } catch (err) {
-        const tooLong = err instanceof Error && LINE_TOO_LONG.test(err.message);
-        if (!tooLong || seg.longest + 1 <= DEFAULT_MAX_LINE) throw err;
-        read = await this.insertSegment(conn, stage, seg, seq, seg.longest + 1);
-      }
-      if (read !== seg.rows) {
-        throw new DestinationError(
-          `${this.label}: spool file ${i + 1} holds ${read} CSV records where ${seg.rows} rows were written: the encoded rows are not one line per row`,
-        );
-      }
+      const names = Array.from({ length: seg.width }, (_, k) => `c${k}`);
+      const sql = () =>
+        `INSERT INTO ${stage.ref} (${columnList([stage.seq, ...stage.columns.slice(0, seg.width)])}) ` +
+        `SELECT ${seq - 1} + row_number() OVER (), ${names.map(quoteIdent).join(', ')} FROM ${this.readSql(seg)}`;
+      const read = await this.retryLongLines([seg], async () => (await conn.run(sql())).rowsChanged);
+      this.assertCount(i, seg, read);
       seq += seg.rows;
     }
   }
@@ -136,13 +180,51 @@ export class DuckDbSpool {
     ours.delete(dir);
   }
 
-  private async insertSegment(
-    conn: DuckDBConnection,
-    stage: { ref: string; seq: string; columns: string[] },
-    seg: Segment,
-    firstSeq: number,
-    maxLine: number | undefined,
-  ): Promise<number> {
+  /** Runs `read` again with `max_line_size` raised for `segs` when DuckDB found a line too long. */
+  private async retryLongLines<T>(segs: Segment[], read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      const tooLong = err instanceof Error && LINE_TOO_LONG.test(err.message);
+      const raise = segs.filter((seg) => seg.maxLine === undefined && seg.longest + 1 > DEFAULT_MAX_LINE);
+      if (!tooLong || raise.length === 0) throw err;
+      for (const seg of raise) seg.maxLine = seg.longest + 1;
+      return read();
+    }
+  }
+
+  private assertCount(index: number, seg: Segment, read: number): void {
+    if (read === seg.rows) return;
+    throw new DestinationError(
+      `${this.label}: spool file ${index + 1} holds ${read} CSV records where ${seg.rows} rows were written: the encoded rows are not one line per row`,
+    );
+  }
+
+  /**
+   * UNION ALL of one SELECT per file, numbered on from 1 across files; with `tagged`, each row
+   * carries its file's index in `used` (column SEGMENT).
+   */
+  private union(shape: SpoolShape, used: Segment[], tagged: boolean): string {
+    let first = 1;
+    const parts = used.map((seg, i) => {
+      const exprs = [
+        ...(tagged ? [`${i} AS ${SEGMENT}`] : []),
+        ...(shape.seq ? [`${first - 1} + row_number() OVER () AS ${quoteIdent(shape.seq)}`] : []),
+        ...shape.columns.map((name, k) =>
+          k < seg.width ? `c${k} AS ${quoteIdent(name)}` : `CAST(NULL AS VARCHAR) AS ${quoteIdent(name)}`,
+        ),
+      ];
+      first += seg.rows;
+      return `SELECT ${exprs.join(', ')} FROM ${this.readSql(seg)}`;
+    });
+    return `(${parts.join(' UNION ALL ')})`;
+  }
+
+  /**
+   * `read_csv` of one file with exactly the writer's dialect: no sniffing, VARCHAR columns c0…,
+   * NULL = unquoted empty field only, strict (a stray quote or a line of another width fails).
+   */
+  private readSql(seg: Segment): string {
     const names = Array.from({ length: seg.width }, (_, i) => `c${i}`);
     const types = names.map((n) => `'${n}': 'VARCHAR'`).join(', ');
     const options = [
@@ -156,13 +238,9 @@ export class DuckDbSpool {
       `nullstr = ''`,
       `allow_quoted_nulls = false`,
       `strict_mode = true`,
-      ...(maxLine === undefined ? [] : [`max_line_size = ${maxLine}`]),
+      ...(seg.maxLine === undefined ? [] : [`max_line_size = ${seg.maxLine}`]),
     ];
-    const sql =
-      `INSERT INTO ${stage.ref} (${columnList([stage.seq, ...stage.columns.slice(0, seg.width)])}) ` +
-      `SELECT ${firstSeq - 1} + row_number() OVER (), ${names.map(quoteIdent).join(', ')} ` +
-      `FROM read_csv(${sqlString(seg.path)}, ${options.join(', ')})`;
-    return (await conn.run(sql)).rowsChanged;
+    return `read_csv(${sqlString(seg.path)}, ${options.join(', ')})`;
   }
 
   /** The file lines of `width` go to: the current one, or a new one when the width changed. */

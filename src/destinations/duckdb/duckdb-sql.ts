@@ -116,6 +116,20 @@ export function dedupedSql(source: string, primaryKey: string[], cursorColumn: s
   return `SELECT * FROM (${source}) QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${order}) = 1`;
 }
 
+/**
+ * One row: the number of distinct keys of `source` (NULLs equal, as in `dedupedSql`'s PARTITION
+ * BY) and whether any of them is already in `target`. Reads only the key columns of both.
+ */
+export function keyCheckSql(target: string, source: string, primaryKey: string[]): string {
+  const keys = columnList(primaryKey, 's.');
+  const on = primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  return (
+    `WITH k AS MATERIALIZED (SELECT ${keys} FROM (${source}) AS s) ` +
+    `SELECT (SELECT count(*) FROM (SELECT DISTINCT * FROM k)), ` +
+    `EXISTS (SELECT 1 FROM ${target} AS t SEMI JOIN k AS s ON ${on})`
+  );
+}
+
 /** Plain insert of the deduplicated `source` rows (the snapshot history of a window). */
 export function insertDedupedSql(opts: {
   target: string;
