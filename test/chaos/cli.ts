@@ -1,5 +1,8 @@
 /**
- * `npm run chaos -- --runs N [--destinations pg,duckdb] [--seed S] [--suites crash,source,...] [--verbose]`
+ * `npm run chaos -- --runs N [--destinations pg,duckdb] [--seed S] [--suites crash,source,...] [--events-per-day N] [--verbose]`
+ *
+ * `--events-per-day` sizes the crash suite's days (default 40); past 1,000 (the CSV reader's sample)
+ * most rows take the CSV pass-through, so kills land while encoded rows are staged.
  *
  * Runs the chaos suites at size N against each destination and prints one summary line per suite
  * and destination: what was tried (kill points survived, faults injected, inputs tried), rows
@@ -14,16 +17,17 @@ process.env.EXPORTSYNC_LOG_LEVEL ??= 'silent';
 process.env.METADATA_SERVER_DETECTION = 'none';
 process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
 
-type Suite = (d: ChaosDestination, runs: number, seed: string) => Promise<SuiteReport>;
+type Suite = (d: ChaosDestination, runs: number, seed: string, eventsPerDay?: number) => Promise<SuiteReport>;
 
 const SUITES: Record<string, Suite> = {
-  crash: async (d, runs, seed) =>
+  crash: async (d, runs, seed, eventsPerDay) =>
     (await import('./crash.js')).crashSuite({
       destination: d,
       kills: runs,
       seed,
       days: 6,
       killsPerEpisode: 6,
+      ...(eventsPerDay ? { eventsPerDay } : {}),
     }),
   source: async (d, runs, seed) =>
     (await import('./source-faults.js')).sourceFaultSuite({ destination: d, rounds: runs, seed }),
@@ -46,7 +50,7 @@ const SUITES: Record<string, Suite> = {
 function usage(message: string): never {
   process.stderr.write(
     `${message}\nusage: npm run chaos -- --runs N [--destinations pg,duckdb] [--seed S] ` +
-      `[--suites ${Object.keys(SUITES).join(',')}] [--verbose]\n`,
+      `[--suites ${Object.keys(SUITES).join(',')}] [--events-per-day N] [--verbose]\n`,
   );
   process.exit(2);
 }
@@ -59,6 +63,7 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: String(Date.now()) },
       suites: { type: 'string', default: Object.keys(SUITES).join(',') },
       verbose: { type: 'boolean', default: false },
+      'events-per-day': { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -72,6 +77,9 @@ async function main(): Promise<number> {
   const suites = values.suites.split(',').map((s) => s.trim());
   for (const s of suites) if (!SUITES[s]) usage(`unknown suite '${s}'`);
   const seed = values.seed;
+  const eventsPerDay = values['events-per-day'] === undefined ? undefined : Number(values['events-per-day']);
+  if (eventsPerDay !== undefined && !(Number.isInteger(eventsPerDay) && eventsPerDay >= 20))
+    usage(`--events-per-day must be an integer of at least 20, got ${values['events-per-day']}`);
   process.stdout.write(
     `chaos: runs ${runs}, seed ${seed}, destinations ${destinations.map((d) => d.name).join(',')}\n`,
   );
@@ -82,7 +90,7 @@ async function main(): Promise<number> {
       // stand-ins run the crash suite only (see STANDINS in destinations.ts)
       if (d.prepare && s !== 'crash') continue;
       process.stdout.write(`  ${s} on ${d.name} ...`);
-      const report = await SUITES[s]!(d, runs, seed);
+      const report = await SUITES[s]!(d, runs, seed, eventsPerDay);
       reports.push(report);
       process.stdout.write(
         ` ${report.violations.length === 0 ? 'ok' : 'BROKEN'} in ${(report.durationMs / 1000).toFixed(1)} s\n`,
