@@ -273,6 +273,18 @@ describe('duckdb writeCsv (CSV spool)', () => {
     ]);
   });
 
+  it('rows staged before the spool started size decimal columns too (no digit is rounded away)', async () => {
+    const s = eventsSchema('sized', [col('d', 'decimal', 'dynamic'), col('e', 'decimal', 'dynamic')]);
+    await load(s, [
+      { write: [['a', '2024-01-01T01:00:00Z', 'a', '1', null, null, null, '1.125', '1']] },
+      { csv: [['b', '2024-01-01T01:00:00Z', 'b', '2', null, null, null, '2.5', '123456789.5']] },
+    ]);
+    expect((await rowsOf('sized')).map((r) => [r.id, r.d, r.e])).toEqual([
+      ['a', '1.125', '1.0'],
+      ['b', '2.500', '123456789.5'],
+    ]);
+  });
+
   it('every row in the spool: snapshot with history and a decimal sized by the table, as via write', async () => {
     const s: TableSchema = {
       ...eventsSchema('snap_csv', [col('d', 'decimal', 'dynamic')]),

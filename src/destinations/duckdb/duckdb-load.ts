@@ -179,71 +179,47 @@ export class DuckDbLoad implements Load {
   }
 
   /**
-   * The rows the commit reads. All of them in the spool (the CSV pass-through): every line is read
-   * once now (`DuckDbSpool.check`: record counts, line lengths, and the decimal sizes of the
-   * schema's decimal columns in the same pass) and the commit's statements read the files, with
-   * no staging table written. Otherwise the spool, if any, is read into the staging table after
-   * the Appender's rows. Runs before the commit transaction; a failure means the spooled rows
-   * cannot be read as written, so the load is broken and only `abort` remains.
+   * The rows the commit reads: the Appender's rows in the staging table, then the spool's (the
+   * CSV pass-through), numbered on in call order. The spool is never copied into the table: its
+   * lines are read once now (`DuckDbSpool.check`: record counts, line lengths, and the decimal
+   * sizes of the schema's decimal columns in the same pass) and the commit's statements read the
+   * files. Runs before the commit transaction; a failure means the spooled rows cannot be read as
+   * written, so the load is broken and only `abort` remains.
    */
   private async stagedRows(schema: TableSchema): Promise<StagedRows> {
     const spool = this.spool;
-    if (!spool || this.staged > 0 || spool.rows === 0) {
-      await this.drainSpool();
-      return { ref: STAGE_REF, unordered: STAGE_REF, rows: this.staged };
-    }
+    if (!spool || spool.rows === 0) return { ref: STAGE_REF, unordered: STAGE_REF, rows: this.staged };
     const columns = this.stagedColumns.map((c) => c.name);
     const decimals = schema.columns.filter((c) => c.type === 'decimal');
-    let values: unknown[];
+    const needExprs = decimals.flatMap((c) => decimalNeedExprs(quoteIdent(c.name)));
+    const needs = new Map<string, DecimalNeed>();
+    const measure = (values: unknown[]) =>
+      decimals.forEach((c, i) => {
+        const was = needs.get(c.name) ?? { intDigits: 0, scale: 0 };
+        needs.set(c.name, {
+          intDigits: Math.max(was.intDigits, Number(values[2 * i] ?? 0)),
+          scale: Math.max(was.scale, Number(values[2 * i + 1] ?? 0)),
+        });
+      });
     try {
-      values = await spool.check(
-        this.conn,
-        { columns },
-        decimals.flatMap((c) => decimalNeedExprs(quoteIdent(c.name))),
-      );
+      measure(await spool.check(this.conn, { columns }, needExprs));
+      if (this.staged > 0 && needExprs.length > 0) {
+        const reader = await this.conn.runAndReadAll(`SELECT ${needExprs.join(', ')} FROM ${STAGE_REF}`);
+        measure(reader.getRowsJson()[0] ?? []);
+      }
     } catch (err) {
       this.broken = err;
       throw classifyDuckDbError(err, `reading the spooled rows of ${this.request.streamKey}`, {
         path: this.db.path,
       });
     }
-    const needs = new Map(
-      decimals.map((c, i) => [
-        c.name,
-        { intDigits: Number(values[2 * i]), scale: Number(values[2 * i + 1]) },
-      ]),
-    );
-    return {
-      ref: spool.source({ columns, seq: SEQ }),
-      unordered: spool.source({ columns }),
-      rows: spool.rows,
-      needs,
-    };
-  }
-
-  /**
-   * Reads the spool into the staging table after the rows staged before it, then removes it. Runs
-   * before the commit transaction (the table is the load's own TEMP table); a failure leaves the
-   * table half-filled, so the load is broken and only `abort` remains.
-   */
-  private async drainSpool(): Promise<void> {
-    const spool = this.spool;
-    if (!spool) return;
-    try {
-      await spool.loadInto(
-        this.conn,
-        { ref: STAGE_REF, seq: SEQ, columns: this.stagedColumns.map((c) => c.name) },
-        this.staged + 1,
-      );
-    } catch (err) {
-      this.broken = err;
-      throw classifyDuckDbError(err, `reading the spooled rows of ${this.request.streamKey}`, {
-        path: this.db.path,
-      });
-    }
-    this.staged += spool.rows;
-    this.spool = undefined;
-    await this.discardSpool(spool);
+    const fromSpool = (seq: boolean) =>
+      spool.source({ columns, ...(seq ? { seq: SEQ, firstSeq: this.staged + 1 } : {}) });
+    const fromBoth = (seq: boolean) =>
+      this.staged === 0
+        ? fromSpool(seq)
+        : `(SELECT ${columnList(seq ? [SEQ, ...columns] : columns)} FROM ${STAGE_REF} UNION ALL SELECT * FROM ${fromSpool(seq)})`;
+    return { ref: fromBoth(true), unordered: fromBoth(false), rows: this.staged + spool.rows, needs };
   }
 
   /** Removes the spool's files; one that cannot be removed is swept by the next run. */

@@ -1,10 +1,9 @@
 /**
  * The CSV spool of one DuckDB load (the CSV pass-through): encoded rows (`Load.writeCsv`) are
  * appended to a CSV file as they arrive — one file write per call, no per-row work in Node and no
- * rows held in JS memory. At commit the load reads them with DuckDB's own parallel `read_csv`:
- * when every row of the load is in the spool, the commit's statements read `source` (a subquery
- * over the files, the staging table's shape) directly, after `check` has read every line once;
- * otherwise `loadInto` appends them to the VARCHAR staging table after the Appender's rows. Rows
+ * rows held in JS memory. At commit, `check` reads every line once, then the commit's statements
+ * read `source`, a subquery over the files in the staging table's shape, with DuckDB's own
+ * parallel `read_csv`: the rows are never copied into a table before they reach the target. Rows
  * the load gets through `write` once the spool exists are encoded to the same lines
  * (csv-lines.ts) and appended too, so the staging order is the call order ("latest staged wins"
  * goes by it).
@@ -30,7 +29,7 @@ import type { CsvRows, Row } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { csvLine } from '../csv-lines.js';
 import type { SharedDatabase } from './duckdb-database.js';
-import { columnList, quoteIdent } from './duckdb-sql.js';
+import { quoteIdent } from './duckdb-sql.js';
 
 interface Segment {
   path: string;
@@ -46,8 +45,10 @@ interface Segment {
 export interface SpoolShape {
   /** Column names in file order; at least as many as the widest file (later ones NULL in narrower files). */
   columns: string[];
-  /** Name of the sequence column (numbered from 1 in spool order); omitted: no sequence. */
+  /** Name of the sequence column (numbered in spool order); omitted: no sequence. */
   seq?: string;
+  /** The first row's sequence number (default 1): the spool's rows follow the staging table's. */
+  firstSeq?: number;
 }
 
 /** DuckDB's default `max_line_size`: a longer line fails the read unless raised. */
@@ -146,30 +147,6 @@ export class DuckDbSpool {
     );
   }
 
-  /**
-   * Inserts every spooled row into `stage` (VARCHAR columns `columns`, at least as many as the
-   * widest segment, and `seq`), numbered from `firstSeq` on in spool order. Throws when DuckDB
-   * reads another number of rows than were spooled (a line break where none belongs).
-   */
-  async loadInto(
-    conn: DuckDBConnection,
-    stage: { ref: string; seq: string; columns: string[] },
-    firstSeq: number,
-  ): Promise<void> {
-    await this.closeFile();
-    let seq = firstSeq;
-    for (const [i, seg] of this.segments.entries()) {
-      if (seg.rows === 0) continue;
-      const names = Array.from({ length: seg.width }, (_, k) => `c${k}`);
-      const sql = () =>
-        `INSERT INTO ${stage.ref} (${columnList([stage.seq, ...stage.columns.slice(0, seg.width)])}) ` +
-        `SELECT ${seq - 1} + row_number() OVER (), ${names.map(quoteIdent).join(', ')} FROM ${this.readSql(seg)}`;
-      const read = await this.retryLongLines([seg], async () => (await conn.run(sql())).rowsChanged);
-      this.assertCount(i, seg, read);
-      seq += seg.rows;
-    }
-  }
-
   /** Closes and removes the spool's files. Safe to call more than once. */
   async discard(): Promise<void> {
     await this.closeFile().catch(() => undefined);
@@ -201,11 +178,11 @@ export class DuckDbSpool {
   }
 
   /**
-   * UNION ALL of one SELECT per file, numbered on from 1 across files; with `tagged`, each row
-   * carries its file's index in `used` (column SEGMENT).
+   * UNION ALL of one SELECT per file, numbered on across files; with `tagged`, each row carries
+   * its file's index in `used` (column SEGMENT).
    */
   private union(shape: SpoolShape, used: Segment[], tagged: boolean): string {
-    let first = 1;
+    let first = shape.firstSeq ?? 1;
     const parts = used.map((seg, i) => {
       const exprs = [
         ...(tagged ? [`${i} AS ${SEGMENT}`] : []),
