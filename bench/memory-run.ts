@@ -207,7 +207,9 @@ try {
     } finally {
       if (!values['keep-trace']) rmSync(traceFile, { force: true });
       if (t.type === 'postgres') await dropSchema(t.schema);
-      else for (const f of [t.path, `${t.path}.wal`]) rmSync(f, { force: true });
+      else
+        for (const f of [t.path, `${t.path}.wal`, `${t.path}.spool`])
+          rmSync(f, { recursive: true, force: true });
     }
   }
 } finally {
