@@ -17,6 +17,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ByteBuffer } from '../core/bytes.js';
 import type { CsvPassThrough, CsvRecordSpans, CsvRecordWriter, RecordBatch } from '../core/contracts.js';
+import { batchLimit } from './batch-limit.js';
 import { CsvByteScanner } from './csv-scan.js';
 import {
   addRecord,
@@ -82,6 +83,8 @@ export async function* readCsvPassThrough(
   let fields: string[] | undefined;
   let writer: CsvRecordWriter | null = null;
   let width = 0;
+  /** Records per record batch: batchRows, fewer for wide records (csv batches are bounded by bytes). */
+  let recordRows = batchRows;
   let lines = 0;
   let lineWidth = 0;
   let batch: RecordBatch | undefined;
@@ -134,6 +137,7 @@ export async function* readCsvPassThrough(
         if (values === undefined) continue;
         fields = headerFields(values);
         width = fields.length;
+        recordRows = batchLimit(batchRows, width);
         writer = options.passThrough.writerFor(fields);
         if (writer === null) {
           yield* options.fallback(replay(prefix as Uint8Array[], iterator, final));
@@ -173,7 +177,7 @@ export async function* readCsvPassThrough(
       if (values === undefined) continue;
       flushCsv();
       batch ??= { fields, records: [], positions: [] };
-      if (addRecord(batch, values, recLine, width) >= batchRows || seen === SAMPLE_RECORDS) flushRecords();
+      if (addRecord(batch, values, recLine, width) >= recordRows || seen === SAMPLE_RECORDS) flushRecords();
     }
     if (scanner.pendingBytes > maxRecordBytes) {
       throw runawayRecordError(options.stream, scanner.startLine, maxRecordBytes);

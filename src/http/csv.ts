@@ -14,6 +14,7 @@
  * CPU, see its header).
  */
 import type { CsvPassThrough, RecordBatch } from '../core/contracts.js';
+import { batchLimit } from './batch-limit.js';
 import { readCsvPassThrough } from './csv-bytes.js';
 import {
   addRecord,
@@ -99,7 +100,7 @@ export async function* readCsv(
     });
     return;
   }
-  const batchRows = Math.max(1, Math.floor(options.batchRows));
+  let batchRows = Math.max(1, Math.floor(options.batchRows));
   const maxRecordBytes = options.maxRecordBytes ?? 64 * 1024 * 1024;
 
   let fields: string[] | undefined;
@@ -113,6 +114,7 @@ export async function* readCsv(
     if (fields === undefined) {
       fields = headerFields(values);
       width = fields.length;
+      batchRows = batchLimit(batchRows, width);
       return;
     }
     batch ??= { fields, records: [], positions: [] };

@@ -17,6 +17,7 @@
  */
 import { DataError, SourceError } from '../core/errors.js';
 import type { RecordBatch } from '../core/contracts.js';
+import { batchLimit } from './batch-limit.js';
 
 export interface ReadJsonOptions {
   batchRows: number;
@@ -48,6 +49,8 @@ export function parseJsonLossless(text: string): unknown {
 class Batcher {
   private objects: Record<string, unknown>[] = [];
   private positions: number[] = [];
+  /** batchRows, fewer for wide objects (from the first object of each batch; see batch-limit.ts). */
+  private limit = 1;
   constructor(
     private readonly batchRows: number,
     private readonly where: string,
@@ -61,9 +64,10 @@ class Batcher {
         line: position,
       });
     }
+    if (this.objects.length === 0) this.limit = batchLimit(this.batchRows, Object.keys(value).length);
     this.objects.push(value as Record<string, unknown>);
     this.positions.push(position);
-    return this.objects.length >= this.batchRows ? this.flush() : undefined;
+    return this.objects.length >= this.limit ? this.flush() : undefined;
   }
 
   flush(): RecordBatch | undefined {
