@@ -16,6 +16,7 @@ describe('config validation', () => {
       lookback_days: DEFAULTS.lookback_days,
       concurrency: DEFAULTS.concurrency,
       batch_rows: DEFAULTS.batch_rows,
+      csv_pass_through: DEFAULTS.csv_pass_through,
       window_attempts: DEFAULTS.window_attempts,
       request_timeout_ms: DEFAULTS.request_timeout_ms,
       max_requests_per_run: DEFAULTS.max_requests_per_run,
