@@ -12,6 +12,7 @@ import {
   connect,
   disconnect,
   releaseDatabase,
+  workerThreads,
 } from '../../src/destinations/duckdb/duckdb-database.js';
 import { select } from '../../src/destinations/duckdb/duckdb-state.js';
 import {
@@ -518,5 +519,18 @@ process.kill(process.pid, 'SIGKILL');`,
     await other.close();
     // d still works after the other object closed
     expect((await d.describeTable('shared'))?.rowCount).toBe(1);
+  });
+
+  it('the engine leaves a core to the sync and gives freed memory back after large statements', async () => {
+    const rows = await sql<{ name: string; value: string }>(
+      path,
+      `SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'allocator_bulk_deallocation_flush_threshold', 'preserve_insertion_order') ORDER BY name`,
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.value]))).toEqual({
+      allocator_bulk_deallocation_flush_threshold: '32.0 MiB',
+      preserve_insertion_order: 'true', // the spool's staging order relies on it
+      threads: String(workerThreads()),
+    });
+    expect([1, 2, 8].map((cores) => workerThreads(cores))).toEqual([1, 1, 7]);
   });
 });

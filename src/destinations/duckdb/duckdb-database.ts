@@ -29,11 +29,19 @@ export function workerThreads(cores = availableParallelism()): number {
 /**
  * Never download an extension (json, icu and parquet are built into the binding). Never set
  * `preserve_insertion_order = false`: the spool's staging order (duckdb-spool.ts) relies on it.
+ *
+ * `allocator_bulk_deallocation_flush_threshold`: DuckDB's allocator (the jemalloc linked into the
+ * binding) keeps freed pages for reuse and gives them back to the system only when a single
+ * release exceeds this (default 512 MiB, never reached by a window's statements), so a sync's RSS
+ * ratcheted up to ~400 MB over its first windows while DuckDB itself held < 40 MB. At 32 MB the
+ * pages go back after each large statement: peak RSS of 10 windows of 100k rows 411 → ~300 MB
+ * for ~0.5 s more system CPU per million rows (bench/results/duckdb-commit.md).
  */
 const INSTANCE_OPTIONS = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
   threads: String(workerThreads()),
+  allocator_bulk_deallocation_flush_threshold: '32MiB',
 };
 
 /** Runs callbacks one at a time, in call order. */
