@@ -50,12 +50,27 @@ export function insertExpressions(columns: ColumnSpec[], alias: string): string[
 }
 
 /**
+ * A key column as the dedupe sorts and groups it: text in the "C" collation, other types as they
+ * are (a collation on them is an error). Grouping is unchanged, since equality under any
+ * deterministic collation (every database default; staging columns take it) is byte equality,
+ * but the sort compares bytes with abbreviated keys instead of calling the locale's collation per
+ * comparison: 4–10 % of a first load's server CPU (bench/results/postgres-load.md). The insert
+ * then runs in byte order, the order of a text key's btree in C / C.UTF-8 databases (page
+ * locality). A collation that grouped other than by bytes would merge keys the target keeps apart.
+ */
+function dedupeKey(column: ColumnSpec | undefined, name: string): string {
+  return column?.type === 'string' ? `${quoteIdent(name)} COLLATE pg_catalog."C"` : quoteIdent(name);
+}
+
+/**
  * Upsert of the staged rows, deduplicated first (Postgres refuses to touch a row twice in one
  * INSERT … ON CONFLICT): per key the latest cursor wins, then the latest staged (`seqColumn`).
  * A row whose data (every column but loaded-at and run-id) is unchanged is not rewritten, so
  * re-reading a lookback window costs reads, not a rewrite of the table; its audit columns keep
- * the run that last changed it. `onConflict` false gives a plain insert (a table created in this
- * transaction is empty). Parameter $1: the run id.
+ * the run that last changed it. `onConflict` false gives a plain insert of the deduplicated rows:
+ * right only where no staged key can be in the target (a table created in this transaction), or
+ * run under a savepoint whose unique_violation sends the caller to the ON CONFLICT form.
+ * Parameter $1: the run id.
  */
 export function mergeSql(opts: {
   target: string;
@@ -70,8 +85,10 @@ export function mergeSql(opts: {
 }): string {
   const { schema } = opts;
   const pk = schema.primaryKey.map(quoteIdent).join(', ');
-  const order = `${pk}, ${quoteIdent(schema.cursorColumn)} DESC NULLS LAST, ${quoteIdent(opts.seqColumn)} DESC`;
-  const deduped = `SELECT DISTINCT ON (${pk}) * FROM ${opts.staging} ORDER BY ${order}`;
+  const byName = new Map(schema.columns.map((c) => [c.name, c]));
+  const key = schema.primaryKey.map((k) => dedupeKey(byName.get(k), k)).join(', ');
+  const order = `${key}, ${quoteIdent(schema.cursorColumn)} DESC NULLS LAST, ${quoteIdent(opts.seqColumn)} DESC`;
+  const deduped = `SELECT DISTINCT ON (${key}) * FROM ${opts.staging} ORDER BY ${order}`;
   let sql = `INSERT INTO ${opts.target} AS t (${columnList(schema.columns)}) SELECT ${insertExpressions(schema.columns, 's').join(', ')} FROM (${deduped}) s`;
   if (opts.onConflict) {
     const keys = new Set(schema.primaryKey);
@@ -88,6 +105,18 @@ export function mergeSql(opts: {
     sql += ` ON CONFLICT (${pk}) DO ${sets.length > 0 && where ? `UPDATE SET ${sets.join(', ')}${where}` : 'NOTHING'}`;
   }
   return sql;
+}
+
+/**
+ * Whether a key of the first `$1` staged rows (as a scan of staging returns them: staging order)
+ * is in the target already: one index probe per row. It only steers the commit between the plain
+ * insert and the ON CONFLICT merge (a window re-read for its lookback has its keys in the target
+ * from the first row on, and its plain insert would sort the whole window only to fail); it never
+ * decides correctness, so a sample that misses a key costs a failed insert, not a wrong row.
+ */
+export function stagedKeyInTargetSql(target: string, staging: string, primaryKey: string[]): string {
+  const match = primaryKey.map((k) => `t.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ');
+  return `SELECT EXISTS (SELECT FROM (SELECT ${primaryKey.map(quoteIdent).join(', ')} FROM ${staging} LIMIT $1) s JOIN ${target} t ON ${match}) AS found`;
 }
 
 /** Audit columns that differ on every load by construction; they never make a row "changed". */
