@@ -6,9 +6,11 @@
  *   limit   COPY into an unindexed table (the benchmark's limit, per day)
  *   current COPY into the TEMP staging table, then the merge INSERT…SELECT DISTINCT ON (+ ON CONFLICT)
  *   nosort  the same merge without DISTINCT ON (what a window with no duplicate keys could run)
- *   checked what the sync runs since the no-sort change: the duplicate-key check, then nosort
- *           when it finds none (counted in merge)
+ *   checked the duplicate-key check, then nosort when it finds none (counted in merge; measured,
+ *           never shipped: the load keeps DISTINCT ON and sorts it in the "C" collation instead)
  *   direct  COPY straight into the target (primary key and all) inside the window's transaction
+ * bench/pg-window-probe.ts measures the same per phase with the backends' CPU and WAL, and the
+ * variants the load runs now (bench/results/postgres-load.md).
  */
 import { createReadStream, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

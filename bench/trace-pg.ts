@@ -4,8 +4,14 @@
  * completion, and writes the totals as JSON to $EXPORTSYNC_BENCH_PG_TRACE at exit. It tells the
  * time the sync waits on the server (merge, staging) apart from its own CPU in the CPU profile.
  * Patches only the pg module instance of the child; nothing in src/ is changed.
+ *
+ * It also samples the CPU time (utime + stime, /proc/<pid>/stat; the server must run on this
+ * machine) of every backend the child's clients talk to, every 50 ms until the backend exits, and
+ * writes the sum as the kind "server CPU (backends)" (count = backends, ms = CPU ms): the server's
+ * share of the sync, which moves far less with the machine's load than wall time does. Up to
+ * 50 ms per backend (its last statements and its exit) are not seen.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 
 interface Totals {
@@ -35,6 +41,20 @@ function kindOf(text: string): string {
     .join(' ');
 }
 
+/** Last seen CPU seconds per backend pid. */
+const backendCpu = new Map<number, number>();
+function sampleBackends(): void {
+  for (const pid of backendCpu.keys()) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      backendCpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the backend has exited: its last sample stands
+    }
+  }
+}
+setInterval(sampleBackends, 50).unref();
+
 type QueryFn = (this: pg.Client, ...args: unknown[]) => unknown;
 const proto = pg.Client.prototype as unknown as { query: QueryFn };
 const original = proto.query;
@@ -42,6 +62,8 @@ proto.query = function (this: pg.Client, ...args: unknown[]): unknown {
   const first = args[0] as { text?: string } | string;
   const text = typeof first === 'string' ? first : (first?.text ?? '');
   const kind = kindOf(text);
+  const pid = (this as unknown as { processID?: number | null }).processID;
+  if (pid && !backendCpu.has(pid)) backendCpu.set(pid, 0);
   const started = performance.now();
   const done = (): void => add(kind, performance.now() - started, text);
   const result = original.apply(this, args) as { then?: unknown; on?: unknown } | undefined;
@@ -58,5 +80,9 @@ proto.query = function (this: pg.Client, ...args: unknown[]): unknown {
 process.on('exit', () => {
   const file = process.env.EXPORTSYNC_BENCH_PG_TRACE;
   if (!file) return;
+  sampleBackends();
+  let cpu = 0;
+  for (const seconds of backendCpu.values()) cpu += seconds;
+  totals.set('server CPU (backends)', { count: backendCpu.size, ms: cpu * 1000, sample: '' });
   writeFileSync(file, JSON.stringify(Object.fromEntries(totals), null, 2));
 });
