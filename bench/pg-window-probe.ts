@@ -24,6 +24,9 @@
  *   distinct      cache staging; DISTINCT ON as now, then a plain insert under a savepoint
  *   distinctC     the same with DISTINCT ON on `id COLLATE "C"` (what the load runs since then)
  *   textstage     distinctC with every staging column text, cast by the insert
+ *   keyC          distinctC with the target's key column `text COLLATE "C"` (btree compares bytes)
+ * After the load, each keyed variant re-merges the last day (a lookback re-read: every key in the
+ * target, no row changed) through the sample probe and ON CONFLICT, reported as "daily".
  */
 import { createReadStream, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,6 +88,8 @@ interface Variant {
   tempBuffers?: string;
   /** Staging columns all text, cast by the insert. */
   text?: boolean;
+  /** The target's key column in the "C" collation. */
+  keyC?: boolean;
 }
 const VARIANTS: Record<string, Variant> = {
   limit: { commit: 'limit' },
@@ -102,6 +107,7 @@ const VARIANTS: Record<string, Variant> = {
   distinct: { staging: 'cache', commit: 'stage', dedupe: 'distinct', plain: true },
   distinctC: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true },
   textstage: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, text: true },
+  keyC: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, keyC: true },
 };
 
 function windowSql(stage: string, target: string, v: Variant, dedupe: boolean, onConflict: boolean): string {
@@ -132,7 +138,10 @@ interface Phase {
 }
 const zero = (): Phase => ({ wall: 0, cpu: 0, walMb: 0 });
 
-async function run(name: string, v: Variant): Promise<{ copy: Phase; commit: Phase; rows: number }> {
+async function run(
+  name: string,
+  v: Variant,
+): Promise<{ copy: Phase; commit: Phase; daily: Phase; rows: number }> {
   const client = new pg.Client({
     connectionString: url,
     options: `-c TimeZone=UTC -c temp_buffers=${v.tempBuffers ?? '128MB'}`,
@@ -142,7 +151,7 @@ async function run(name: string, v: Variant): Promise<{ copy: Phase; commit: Pha
   const lsn = async (): Promise<string> =>
     (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
   const schema = `probe_${process.pid}_${name}`;
-  const phases = { copy: zero(), commit: zero() };
+  const phases = { copy: zero(), commit: zero(), daily: zero() };
   const timed = async (phase: Phase, fn: () => Promise<unknown>): Promise<void> => {
     const [w0, c0, l0] = [performance.now(), cpuSeconds(pid), await lsn()];
     await fn();
@@ -161,8 +170,11 @@ async function run(name: string, v: Variant): Promise<{ copy: Phase; commit: Pha
     await client.query(`CREATE SCHEMA ${q(schema)}`);
     const target = `${q(schema)}."scarf_events"`;
     const colDefs = columns.map((c) => `${q(c.name)} ${c.type}`).join(', ');
+    const targetDefs = columns
+      .map((c) => `${q(c.name)} ${c.type}${v.keyC && c.name === 'id' ? ' COLLATE "C"' : ''}`)
+      .join(', ');
     await client.query(
-      `CREATE TABLE ${target} (${colDefs}${v.commit === 'limit' ? '' : ', PRIMARY KEY ("id")'})`,
+      `CREATE TABLE ${target} (${targetDefs}${v.commit === 'limit' ? '' : ', PRIMARY KEY ("id")'})`,
     );
     await client.query('CHECKPOINT');
     for (const [i, file] of days.entries()) {
@@ -207,6 +219,23 @@ async function run(name: string, v: Variant): Promise<{ copy: Phase; commit: Pha
       });
       await client.query(`DROP TABLE ${stage}`);
     }
+    if (v.commit === 'stage') {
+      const stage = 'pg_temp."stage"';
+      await client.query(
+        `CREATE TEMP TABLE ${stage} (${colDefs}, "_exportsync_seq" bigint GENERATED ALWAYS AS IDENTITY (CACHE 100000))`,
+      );
+      await copyFile(stage, days[days.length - 1] as string);
+      await timed(phases.daily, async () => {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL work_mem = '128MB'`);
+        await client.query(
+          `SELECT EXISTS (SELECT FROM (SELECT "id" FROM ${stage} LIMIT 100) s JOIN ${target} t ON t."id" = s."id")`,
+        );
+        await client.query(windowSql(stage, target, v, true, true), ['probe']);
+        await client.query('COMMIT');
+      });
+      await client.query(`DROP TABLE ${stage}`);
+    }
     const n = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${target}`);
     return { ...phases, rows: Number(n.rows[0]?.n) };
   } finally {
@@ -218,7 +247,7 @@ async function run(name: string, v: Variant): Promise<{ copy: Phase; commit: Pha
 const names = list?.split(',') ?? Object.keys(VARIANTS);
 const f = (x: number): string => x.toFixed(2);
 process.stdout.write(
-  '| round | variant | total wall s | server CPU s (COPY + commit) | WAL MB | load avg |\n| --- | --- | --- | --- | --- | --- |\n',
+  '| round | variant | total wall s | server CPU s (COPY + commit) | daily re-merge: wall · CPU s | WAL MB | load avg |\n| --- | --- | --- | --- | --- | --- | --- |\n',
 );
 for (let r = 1; r <= Number(rounds); r++) {
   for (const name of names) {
@@ -227,7 +256,7 @@ for (let r = 1; r <= Number(rounds); r++) {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     const t = await run(name, v);
     process.stdout.write(
-      `| ${r} | ${name} | ${f(t.copy.wall + t.commit.wall)} (${f(t.copy.wall)} + ${f(t.commit.wall)}) | ${f(t.copy.cpu + t.commit.cpu)} (${f(t.copy.cpu)} + ${f(t.commit.cpu)}) | ${(t.copy.walMb + t.commit.walMb).toFixed(0)} | ${load} | rows ${t.rows}\n`,
+      `| ${r} | ${name} | ${f(t.copy.wall + t.commit.wall)} (${f(t.copy.wall)} + ${f(t.commit.wall)}) | ${f(t.copy.cpu + t.commit.cpu)} (${f(t.copy.cpu)} + ${f(t.commit.cpu)}) | ${f(t.daily.wall)} · ${f(t.daily.cpu)} | ${(t.copy.walMb + t.commit.walMb).toFixed(0)} | ${load} | rows ${t.rows}\n`,
     );
   }
 }
