@@ -132,10 +132,15 @@ function rollupFileStream(f: FilesContext): StreamDefinition {
       let source: string[] | undefined;
       let fields: string[] = [];
       // the rollup adds the snapshot field to every record: no pass-through
-      for await (const batch of readUnit(await f.store(), unit, { ...ctx, csvPassThrough: undefined }, {
-        stream: 'company_rollup',
-        formatOf: () => 'csv',
-      })) {
+      for await (const batch of readUnit(
+        await f.store(),
+        unit,
+        { ...ctx, csvPassThrough: undefined },
+        {
+          stream: 'company_rollup',
+          formatOf: () => 'csv',
+        },
+      )) {
         if (batch.fields !== source) {
           if (batch.fields.includes(SNAPSHOT_FIELD)) {
             throw new DataError(
