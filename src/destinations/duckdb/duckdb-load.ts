@@ -300,6 +300,7 @@ export class DuckDbLoad implements Load {
         // can appear in between. When no key repeats in the window either, the rows go in as
         // they are: no deduplication (a sort of every column), no staging order needed.
         const unordered = this.typedSource(schema, natives, staged.unordered, false);
+        statement = 'check the staged keys against the target';
         const keys =
           staged.rows > 0 && request.mode === 'merge' && schema.primaryKey.length > 0
             ? await this.keyCheck(target, unordered.sql, unordered.params, schema.primaryKey)
