@@ -294,7 +294,7 @@ export class DuckDbLoad implements Load {
           );
         }
         const names = schema.columns.map((c) => c.name);
-        // A merge window none of whose keys is in the target yet (a first load, a new day) is a
+        // A merge or snapshot window none of whose keys is in the target yet (a first load, a new day) is a
         // plain insert of the deduplicated rows: what MERGE would do, at 2.2–2.8× less cost
         // (measured: 100k new keys into 900k rows, BENCHMARKS.md). Same transaction, so no key
         // can appear in between. When no key repeats in the window either, the rows go in as
@@ -302,7 +302,9 @@ export class DuckDbLoad implements Load {
         const unordered = this.typedSource(schema, natives, staged.unordered, false);
         statement = 'check the staged keys against the target';
         const keys =
-          staged.rows > 0 && request.mode === 'merge' && schema.primaryKey.length > 0
+          staged.rows > 0 &&
+          (request.mode === 'merge' || request.mode === 'snapshot') &&
+          schema.primaryKey.length > 0
             ? await this.keyCheck(target, unordered.sql, unordered.params, schema.primaryKey)
             : undefined;
         if (keys && !keys.anyInTarget && keys.distinct === staged.rows) {
