@@ -1,0 +1,211 @@
+/**
+ * The commit of one staged window, on the load's connection, in order: the staged cursors are
+ * checked against the window (replace_window, history); then BEGIN; the table's commit lock; the
+ * target brought to the schema (created, columns added or widened); delete the window
+ * (replace_window) · insert or merge the staged rows (postgres-merge.ts); mark vanished keys
+ * (snapshot); replace the window's history rows; column map; state (when given); ledger row
+ * 'done' (when given); COMMIT — or ROLLBACK on any error. Nothing is visible before COMMIT. If the
+ * state were written outside this transaction, or DDL committed separately, a crash would lose or
+ * double rows.
+ */
+import type pg from 'pg';
+import type { CommitRequest, CommitResult, Logger, TableSchema } from '../../core/contracts.js';
+import { DestinationError } from '../../core/errors.js';
+import { historyKey, historyTableName } from '../history.js';
+import { readTable } from './postgres-catalog.js';
+import { classifyPgError } from './postgres-errors.js';
+import { assertCursorsInWindow } from './postgres-history.js';
+import { upsertWindow } from './postgres-ledger.js';
+import { writeStaged, type Run, type Written } from './postgres-merge.js';
+import {
+  createTableSql,
+  deleteWindowSql,
+  markVanishedSql,
+  mergeSql,
+  MAX_IDENTIFIER_BYTES,
+  qualified,
+  quoteIdent,
+  windowBounds,
+} from './postgres-sql.js';
+import { upsertColumnMap, upsertState } from './postgres-state.js';
+import { nativeType, widenUsing } from './postgres-types.js';
+
+const COMMIT_WORK_MEM = '128MB';
+export const DELETED_AT = '_deleted_at';
+
+/** What the commit needs of its load: staging is complete (COPY ended) when it runs. */
+export interface CommitContext {
+  client: pg.PoolClient;
+  schemaName: string;
+  streamKey: string;
+  runId: string;
+  log: Logger;
+  /** The TEMP staging table and its staging-order column. */
+  staging: string;
+  seq: string;
+  /** Rows in staging. */
+  staged: number;
+  /** The load's connection failed (read at the time: pg reports it by event). */
+  isBroken: () => boolean;
+  /** Drops staging and returns the connection; runs after COMMIT, its failure still classified. */
+  dropStaging: () => Promise<void>;
+}
+
+export async function commitWindow(c: CommitContext, request: CommitRequest): Promise<CommitResult> {
+  const { schema } = request;
+  const client = c.client;
+  const target = qualified(c.schemaName, schema.table);
+  const cursorType =
+    schema.columns.find((col) => col.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+  const history = request.history
+    ? {
+        ...schema,
+        table: historyTableName(schema.table, MAX_IDENTIFIER_BYTES),
+        primaryKey: historyKey(schema),
+      }
+    : undefined;
+  let statement = 'check staged cursors against the window';
+  let inTransaction = false;
+  const run = async (sql: string, params: unknown[] = []) => {
+    statement = sql;
+    return client.query(sql, params);
+  };
+  try {
+    if (c.staged > 0 && (request.mode === 'replace_window' || history)) {
+      await assertCursorsInWindow(client, {
+        staging: c.staging,
+        seq: c.seq,
+        schema,
+        cursorType,
+        window: request.window,
+        streamKey: c.streamKey,
+        why: history ? 'the snapshot history' : 'replace_window',
+      });
+    }
+    inTransaction = true;
+    await run('BEGIN');
+    // commits of one table from several processes (a sharded backfill) take turns: schema changes
+    // and the column map are not safe to interleave
+    await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `exportsync:commit:${c.schemaName}.${schema.table}`,
+    ]);
+    // the dedupe sort of a large window stays in memory instead of spilling to disk
+    await run(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
+    const created = await ensureTable(c, run, schema, request.mode === 'snapshot');
+    let upserted = 0;
+    let deleted = 0;
+    if (request.mode === 'replace_window' && !created) {
+      deleted =
+        (
+          await run(
+            deleteWindowSql(target, schema.cursorColumn, cursorType),
+            windowBounds(request.window, cursorType),
+          )
+        ).rowCount ?? 0;
+    }
+    /** How the staged rows went in (the debug line says so). */
+    let written: Written | undefined;
+    if (c.staged > 0) {
+      ({ upserted, written } = await writeStaged(run, {
+        target,
+        staging: c.staging,
+        seq: c.seq,
+        schema,
+        mode: request.mode,
+        created,
+        runId: c.runId,
+        deletedAt: DELETED_AT,
+        isBroken: c.isBroken,
+      }));
+    }
+    if (request.mode === 'snapshot' && !created) {
+      deleted = (await run(markVanishedSql(target, c.staging, schema.primaryKey, DELETED_AT))).rowCount ?? 0;
+    }
+    let historyRows = 0;
+    if (history) {
+      const historyTarget = qualified(c.schemaName, history.table);
+      const historyCreated = await ensureTable(c, run, history, false);
+      if (!historyCreated) {
+        await run(
+          deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
+          windowBounds(request.window, cursorType),
+        );
+      }
+      if (c.staged > 0) {
+        // same dedupe as the merge (one row per merge key), then a plain insert: the window's
+        // history rows were just deleted and every staged cursor lies in the window
+        const sql = mergeSql({
+          target: historyTarget,
+          staging: c.staging,
+          seqColumn: c.seq,
+          schema,
+          onConflict: false,
+        });
+        historyRows = (await run(sql, [c.runId])).rowCount ?? 0;
+      }
+    }
+    statement = 'upsert column map and state';
+    await upsertColumnMap(client, c.schemaName, schema.table, schema.columns);
+    if (request.state) await upsertState(client, c.schemaName, c.streamKey, request.state);
+    if (request.ledger) {
+      statement = 'upsert the backfill ledger row';
+      await upsertWindow(client, c.schemaName, { ...request.ledger, status: 'done' });
+    }
+    await run('COMMIT');
+    const result = { staged: c.staged, upserted, deleted };
+    c.log.debug(
+      {
+        table: schema.table,
+        mode: request.mode,
+        ...result,
+        ...(written ? { written } : {}),
+        ...(history ? { historyRows } : {}),
+      },
+      'window committed',
+    );
+    await c.dropStaging();
+    return result;
+  } catch (err) {
+    if (inTransaction && !c.isBroken()) await client.query('ROLLBACK').catch(() => undefined);
+    throw classifyPgError(err, `commit of ${c.streamKey} into ${schema.table}`, statement);
+  }
+}
+
+/**
+ * Creates `schema.table` with key `schema.primaryKey` (returns true), or adds and widens its
+ * columns to match `schema`. `deletedAt`: the snapshot target's `_deleted_at` column.
+ */
+async function ensureTable(
+  c: CommitContext,
+  run: Run,
+  schema: TableSchema,
+  deletedAt: boolean,
+): Promise<boolean> {
+  const target = qualified(c.schemaName, schema.table);
+  const existing = await readTable(c.client, c.schemaName, schema.table);
+  if (!existing) {
+    await run(createTableSql(target, schema, deletedAt ? [`${quoteIdent(DELETED_AT)} timestamptz`] : []));
+    return true;
+  }
+  const have = new Map(existing.columns.map((col) => [col.name, col]));
+  for (const col of schema.columns) {
+    const current = have.get(col.name);
+    if (!current) {
+      await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(col.name)} ${nativeType(col.type)}`);
+    } else if (current.type !== col.type) {
+      const using =
+        current.type === 'unknown' ? null : widenUsing(quoteIdent(col.name), current.type, col.type);
+      if (using === null) {
+        throw new DestinationError(
+          `${schema.table}.${col.name} is ${current.nativeType} in the warehouse and cannot change to ${col.type} (only widening is allowed)`,
+        );
+      }
+      await run(
+        `ALTER TABLE ${target} ALTER COLUMN ${quoteIdent(col.name)} TYPE ${nativeType(col.type)} USING ${using}`,
+      );
+    }
+  }
+  if (deletedAt && !have.has(DELETED_AT))
+    await run(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(DELETED_AT)} timestamptz`);
+  return false;
+}
