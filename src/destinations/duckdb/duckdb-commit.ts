@@ -1,0 +1,226 @@
+/**
+ * The commit of one DuckDB load window, in ONE transaction on the load's connection: brings the
+ * target to the schema (create, add, widen: duckdb-load-target.ts), casts the staged text to the
+ * native types in SQL (the same casts for every path, so they give the same values), applies the
+ * write mode (key check, then a plain insert, a deduplicated insert, a merge, a replace of the
+ * window, the snapshot's vanished rows, the history window), and writes the column map, the state
+ * and the backfill ledger row. Nothing is visible before COMMIT and a failure rolls all of it
+ * back; a process killed before COMMIT leaves nothing (the WAL has no commit record). If state
+ * were written outside this transaction a crash would lose or double rows; if the key check ran
+ * outside it, a key could appear in between and the plain insert would duplicate it. Split from
+ * duckdb-load.ts; behaviour unchanged (same statements, same order, same errors).
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { CommitRequest, CommitResult, Logger, LogicalType } from '../../core/contracts.js';
+import type { SharedDatabase } from './duckdb-database.js';
+import { classifyDuckDbError } from './duckdb-errors.js';
+import { mergeWindow } from './duckdb-merge.js';
+import {
+  columnList,
+  deleteWindowSql,
+  insertAllSql,
+  insertDedupedSql,
+  keyCheckSql,
+  markVanishedSql,
+  MAX_IDENTIFIER_LENGTH,
+  qualified,
+  quoteIdent,
+  windowBounds,
+  type Namespace,
+} from './duckdb-sql.js';
+import { historyKey, historyTableName } from '../history.js';
+import { assertCursorsInWindow } from './duckdb-history.js';
+import { upsertWindow } from './duckdb-ledger.js';
+import { upsertColumnMap, upsertState } from './duckdb-state.js';
+import { DELETED_AT, TargetShaper, type Run } from './duckdb-load-target.js';
+import { SEQ, typedSource, type StagedRows } from './duckdb-staged.js';
+
+/** The load a window is committed for. */
+export interface CommitContext {
+  db: SharedDatabase;
+  /** The load's own connection: the staging table is TEMP on it. */
+  conn: DuckDBConnection;
+  ns: Namespace;
+  log: Logger;
+  streamKey: string;
+  runId: string;
+  /** Logical types each column's rows were staged under (the casts depend on them). */
+  stagedTypes: ReadonlyMap<string, Set<LogicalType>>;
+}
+
+/**
+ * Commits the window's `staged` rows under the database's write lock and logs the counts. The
+ * request is already validated and the staging brought to its schema; a failure is rolled back
+ * and thrown classified, naming the statement that failed.
+ */
+export async function commitWindow(
+  ctx: CommitContext,
+  request: CommitRequest,
+  staged: StagedRows,
+): Promise<CommitResult> {
+  const { conn, ns } = ctx;
+  const { schema } = request;
+  const cursorType =
+    schema.columns.find((c) => c.name === schema.cursorColumn)?.type === 'date' ? 'date' : 'timestamp';
+  const history = request.history
+    ? {
+        ...schema,
+        table: historyTableName(schema.table, MAX_IDENTIFIER_LENGTH),
+        primaryKey: historyKey(schema),
+      }
+    : undefined;
+  let statement = 'check staged cursors against the window';
+  let inTransaction = false;
+  const run: Run = async (sql, params = []) => {
+    statement = sql;
+    return (await conn.run(sql, params)).rowsChanged;
+  };
+  const result = await ctx.db.writes.run(async () => {
+    try {
+      if (staged.rows > 0 && (request.mode === 'replace_window' || history)) {
+        await assertCursorsInWindow(conn, {
+          stage: staged.ref,
+          seq: SEQ,
+          schema,
+          cursorType,
+          stagedTypes: ctx.stagedTypes.get(schema.cursorColumn) ?? new Set([cursorType]),
+          window: request.window,
+          streamKey: ctx.streamKey,
+          why: history ? 'the snapshot history' : 'replace_window',
+        });
+      }
+      inTransaction = true;
+      await run('BEGIN TRANSACTION');
+      const target = qualified(ns, schema.table);
+      const shaper = new TargetShaper(conn, ns, ctx.log, staged.ref, staged.rows, staged.needs);
+      const { created, natives } = await shaper.ensureTarget(
+        run,
+        target,
+        schema,
+        request.mode === 'snapshot',
+      );
+      const { sql: source, params: sourceParams } = typedSource(staged.ref, schema, natives, ctx);
+      let upserted = 0;
+      let deleted = 0;
+      if (request.mode === 'replace_window' && !created) {
+        deleted = await run(
+          deleteWindowSql(target, schema.cursorColumn, cursorType),
+          windowBounds(request.window, cursorType),
+        );
+      }
+      const names = schema.columns.map((c) => c.name);
+      // A merge or snapshot window none of whose keys is in the target yet (a first load, a new day) is a
+      // plain insert of the deduplicated rows: what MERGE would do, at 2.2–2.8× less cost
+      // (measured: 100k new keys into 900k rows, BENCHMARKS.md). Same transaction, so no key
+      // can appear in between. When no key repeats in the window either, the rows go in as
+      // they are: no deduplication (a sort of every column), no staging order needed.
+      const unordered = typedSource(staged.unordered, schema, natives, ctx, false);
+      statement = 'check the staged keys against the target';
+      const keys =
+        staged.rows > 0 &&
+        (request.mode === 'merge' || request.mode === 'snapshot') &&
+        schema.primaryKey.length > 0
+          ? await keyCheck(conn, target, unordered.sql, unordered.params, schema.primaryKey)
+          : undefined;
+      if (keys && !keys.anyInTarget && keys.distinct === staged.rows) {
+        statement = 'insert of a window with only new, distinct keys';
+        upserted = await run(
+          `INSERT INTO ${target} (${columnList(names)}) SELECT ${columnList(names, 's.')} FROM (${unordered.sql}) AS s`,
+          unordered.params,
+        );
+      } else if (keys && !keys.anyInTarget) {
+        statement = 'insert of a window with only new keys';
+        upserted = await run(
+          insertDedupedSql({
+            target,
+            source,
+            seq: SEQ,
+            columns: names,
+            primaryKey: schema.primaryKey,
+            cursorColumn: schema.cursorColumn,
+          }),
+          sourceParams,
+        );
+      } else if (staged.rows > 0) {
+        upserted =
+          schema.primaryKey.length === 0
+            ? await run(insertAllSql(target, source, SEQ, names), sourceParams)
+            : await mergeWindow(conn, run, {
+                target,
+                source,
+                params: sourceParams,
+                seq: SEQ,
+                columns: names,
+                primaryKey: schema.primaryKey,
+                cursorColumn: schema.cursorColumn,
+                extraSet: request.mode === 'snapshot' ? [`${quoteIdent(DELETED_AT)} = NULL`] : [],
+                extraChanged:
+                  request.mode === 'snapshot' ? `t.${quoteIdent(DELETED_AT)} IS NOT NULL` : undefined,
+              });
+      }
+      if (request.mode === 'snapshot' && !created) {
+        deleted = await run(markVanishedSql(target, source, schema.primaryKey, DELETED_AT), sourceParams);
+      }
+      let historyRows = 0;
+      if (history) {
+        const historyTarget = qualified(ns, history.table);
+        if (!(await shaper.ensureHistory(run, historyTarget, history, natives))) {
+          await run(
+            deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
+            windowBounds(request.window, cursorType),
+          );
+        }
+        if (staged.rows > 0) {
+          historyRows = await run(
+            insertDedupedSql({
+              target: historyTarget,
+              source,
+              seq: SEQ,
+              columns: names,
+              primaryKey: schema.primaryKey,
+              cursorColumn: schema.cursorColumn,
+            }),
+            sourceParams,
+          );
+        }
+      }
+      statement = 'upsert column map and state';
+      await upsertColumnMap(conn, ns, schema.table, schema.columns);
+      if (request.state) await upsertState(conn, ns, ctx.streamKey, request.state);
+      if (request.ledger) {
+        statement = 'upsert the backfill ledger row';
+        await upsertWindow(conn, ns, { ...request.ledger, status: 'done' });
+      }
+      await run('COMMIT');
+      return { staged: staged.rows, upserted, deleted, historyRows };
+    } catch (err) {
+      if (inTransaction) await conn.run('ROLLBACK').catch(() => undefined);
+      throw classifyDuckDbError(err, `commit of ${ctx.streamKey} into ${schema.table}`, {
+        path: ctx.db.path,
+        statement,
+      });
+    }
+  });
+  const { historyRows, ...counts } = result;
+  ctx.log.debug(
+    { table: schema.table, mode: request.mode, ...counts, ...(history ? { historyRows } : {}) },
+    'window committed',
+  );
+  return counts;
+}
+
+/**
+ * Distinct staged keys (typed as in the merge's ON; NULLs count as one value, as in the
+ * deduplication) and whether any of them is already in the target. Reads only the key columns.
+ */
+async function keyCheck(
+  conn: DuckDBConnection,
+  target: string,
+  source: string,
+  params: DuckDBValue[],
+  primaryKey: string[],
+): Promise<{ distinct: number; anyInTarget: boolean }> {
+  const reader = await conn.runAndReadAll(keyCheckSql(target, source, primaryKey), params);
+  const [distinct, hit] = reader.getRowsJson()[0] ?? [];
+  return { distinct: Number(distinct), anyInTarget: hit === true };
+}
