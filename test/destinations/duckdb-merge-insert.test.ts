@@ -1,5 +1,5 @@
 /**
- * DuckDB merge windows whose keys are all new are inserted instead of MERGEd (duckdb-load.ts):
+ * DuckDB merge windows whose keys are all new are inserted instead of MERGEd (duckdb-commit.ts):
  * the result must be exactly the merge's — deduplicated (latest cursor, then latest staged), and
  * a window with any existing key still updates it.
  */

@@ -31,7 +31,6 @@ import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import type { Namespace } from './duckdb-sql.js';
 import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
-import { DELETED_AT } from './duckdb-load-target.js';
 import { DuckDbSpool } from './duckdb-spool.js';
 import {
   addStageColumnSql,
@@ -41,8 +40,6 @@ import {
   stagedRows,
   type StagedRows,
 } from './duckdb-staged.js';
-
-export { DELETED_AT };
 
 export class DuckDbLoad implements Load {
   private stagedColumns: ColumnSpec[] = [];
