@@ -205,7 +205,7 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
       const child = startCli(['run', '--config', config]);
       await until(
         () => sim.requests.some((r) => r.rows >= SAMPLE_RECORDS * 2.5 && !r.completed),
-        30_000,
+        60_000, // a loaded CI machine starts the child slowly
         'a body to stall after its encoded rows',
       );
       await new Promise((r) => setTimeout(r, 300));
@@ -219,5 +219,5 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     const rerun = await runCli(['run', '--config', config]);
     expect(rerun.code, rerun.stderr).toBe(EXIT.ok);
     expect(await digest(t)).toEqual(clean);
-  });
+  }, 120_000);
 });
