@@ -10,7 +10,7 @@ export function formatSummary(summary: RunSummary): string {
   for (const s of summary.streams) {
     const what =
       s.status === 'ok' || s.status === 'interrupted'
-        ? `${s.windows}/${s.windowsPlanned} window(s), ${fmt.format(s.staged)} rows read, ${fmt.format(s.upserted)} new or changed` +
+        ? `${s.windows}/${s.windowsPlanned} window(s), ${fmt.format(s.staged)} rows read${s.encoded > 0 ? ` (${fmt.format(s.encoded)} by the CSV pass-through)` : ''}, ${fmt.format(s.upserted)} new or changed` +
           (s.deleted > 0 ? `, ${fmt.format(s.deleted)} replaced` : '') +
           (s.upserted === 0 && s.deleted === 0 && s.status === 'ok' ? ' (nothing new)' : '')
         : `${s.status.toUpperCase()}: ${s.error}`;

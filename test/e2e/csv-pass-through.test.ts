@@ -218,6 +218,10 @@ describe.each(BACKENDS)('%s', (_name, makeBackend) => {
     expect(ids).toEqual([]);
     const rerun = await runCli(['run', '--config', config]);
     expect(rerun.code, rerun.stderr).toBe(EXIT.ok);
+    // the summary says how many rows took the pass-through
+    expect(rerun.stdout).toMatch(
+      /scarf\.events +2\/2 window\(s\), [\d,]+ rows read \([\d,]+ by the CSV pass-through\)/,
+    );
     expect(await digest(t)).toEqual(clean);
   }, 120_000);
 });
