@@ -296,6 +296,11 @@ describe('bigquery stagingLines', () => {
     expect(() => stagingLines(raw('a,123456789.5\nb\n', 2, 2), 1, refused, 'x')).toThrow(DestinationError);
     expect(refused[0]!.need).toEqual({ intDigits: 0, scale: 0 });
   });
+
+  it('quotes only the unquoted fields with whitespace or a control byte at an edge, in lines among plain ones', () => {
+    const lines = raw('a, b,c\n\tx,"y ",z\x01\nin ner,,q\n', 3, 3);
+    expect(text(stagingLines(lines, 1, [], 'x'))).toBe('1,a," b",c\n2,"\tx","y ","z\x01"\n3,in ner,,q\n');
+  });
 });
 
 describe('bigquery stand-in CSV loads', () => {

@@ -229,6 +229,11 @@ describe('snowflake sequencedLines', () => {
     const out = Buffer.from(sequencedLines(raw('a,\n"x\ny",""""\n,\n', 3, 2), 9, 'x')).toString();
     expect(out).toBe('a,,9\n"x\ny","""",10\n,,11\n');
   });
+
+  it('copies whitespace-edged fields as they are (the file format does not trim)', () => {
+    const out = Buffer.from(sequencedLines(raw(' a,b\t\n', 1, 2), 1, 'x')).toString();
+    expect(out).toBe(' a,b\t,1\n');
+  });
 });
 
 describe('snowflake stand-in COPY file format', () => {

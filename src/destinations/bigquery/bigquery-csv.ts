@@ -7,15 +7,15 @@
  * columns as the schema grows, and a line staged before that must end where its columns end
  * (`allowJaggedRows` makes the later ones NULL).
  *
- * The pass also checks what the load job would otherwise get wrong without an error: every line
- * has `width` fields and the text is `rows` lines (else values land in the wrong column or row),
- * and quotes are well formed. An unquoted field that starts or ends with whitespace or a control
+ * The pass also checks (csv-line-walk.ts) what the load job would otherwise get wrong without an
+ * error: every line has `width` fields and the text is `rows` lines (else values land in the wrong
+ * column or row), and quotes are well formed. An unquoted field that starts or ends with whitespace or a control
  * byte is quoted: BigQuery has documented ignoring whitespace around unquoted CSV fields, and a
  * STRING value must keep it. Digits of decimal columns are measured here, since the target's
  * NUMERIC/BIGNUMERIC choice depends on them (too narrow a type rounds or fails the commit).
  */
 import type { CsvRows } from '../../core/contracts.js';
-import { DestinationError } from '../../core/errors.js';
+import { CsvLineWalk, putSeq, seqDigits } from '../csv-line-walk.js';
 import type { DecimalNeed } from './bigquery-types.js';
 
 /**
@@ -43,9 +43,6 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
-/** Bytes that end an unquoted field's run: ',', LF, and '"' (never inside one). */
-const STOP = new Uint8Array(256);
-STOP[COMMA] = STOP[LF] = STOP[QUOTE] = 1;
 
 /** A decimal-typed column: its field index, and the digits its values need so far (updated). */
 export interface DecimalField {
@@ -65,93 +62,57 @@ export function stagingLines(
   label: string,
 ): Uint8Array {
   const src = rows.text;
-  const n = src.length;
   const width = rows.width;
-  const lastSeq = firstSeq + rows.rows - 1;
-  const seqDigits = String(Math.max(lastSeq, 1)).length;
   // worst case: the sequence and a ',' per line, two quotes per unquoted field
-  const out = new Uint8Array(n + rows.rows * (seqDigits + 1 + 2 * width));
-  const digits = new Uint8Array(seqDigits);
+  const out = new Uint8Array(src.length + rows.rows * (seqDigits(firstSeq, rows.rows) + 1 + 2 * width));
   const measured = decimals.map(() => ({ intDigits: 0, scale: 0 }));
-  const decimalAt = new Int32Array(width).fill(-1);
-  decimals.forEach((d, k) => {
-    if (d.index < width) decimalAt[d.index] = k;
-  });
-  const fail = (line: number, why: string) =>
-    new DestinationError(`${label}: encoded line ${line} of ${rows.rows} ${why}; nothing staged`);
+  const walk = new CsvLineWalk(rows, label);
+  const spans = walk.spans;
   let p = 0;
-  let i = 0;
-  let line = 0;
-  while (i < n) {
-    line++;
-    if (line > rows.rows) throw fail(line, 'is past the lines claimed');
-    // the sequence number, then ','
-    let seq = firstSeq + line - 1;
-    let d = seqDigits;
-    do {
-      digits[--d] = ZERO + (seq % 10);
-      seq = Math.floor(seq / 10);
-    } while (seq > 0);
-    for (let k = d; k < seqDigits; k++) out[p++] = digits[k] as number;
+  while (walk.next()) {
+    p = putSeq(out, p, firstSeq + walk.line - 1);
     out[p++] = COMMA;
-    let field = 0;
-    for (;;) {
-      let a: number;
-      let b: number;
-      if (src[i] === QUOTE) {
-        a = i + 1;
-        let j = a;
-        for (;;) {
-          j = src.indexOf(QUOTE, j);
-          if (j < 0) throw fail(line, 'has a quote that never closes');
-          if (src[j + 1] === QUOTE) j += 2;
-          else break;
-        }
-        b = j;
-        i = j + 1;
-        if (i < n && src[i] !== COMMA && src[i] !== LF)
-          throw fail(line, `has text after the closing quote of field ${field + 1}`);
-        if (i - a < 64) for (let k = a - 1; k < i; k++) out[p++] = src[k] as number;
-        else {
-          out.set(src.subarray(a - 1, i), p);
-          p += i - a + 1;
-        }
-      } else {
-        a = i;
-        const q = p;
-        let c = 0;
-        while (i < n && STOP[(c = src[i] as number)] === 0) {
-          out[p++] = c;
-          i++;
-        }
-        b = i;
-        if (i < n && c === QUOTE) throw fail(line, `has a quote inside unquoted field ${field + 1}`);
-        if (b > a && ((src[a] as number) <= 0x20 || (src[b - 1] as number) <= 0x20)) {
-          // whitespace or a control byte at an edge: quoted, so no reader trims it
-          out.copyWithin(q + 1, q, p);
-          out[q] = QUOTE;
-          p++;
-          out[p++] = QUOTE;
-        }
+    if (walk.edged === 0) p = copy(out, p, src, walk.start, walk.end);
+    else
+      for (let f = 0; f < width; f++) {
+        const a = spans[2 * f] as number;
+        const b = spans[2 * f + 1] as number;
+        if (f > 0) out[p++] = COMMA;
+        // whitespace or a control byte at an edge: quoted, so no reader trims it
+        if (edged(src, a, b)) out[p++] = QUOTE;
+        p = copy(out, p, src, a, b);
+        if (edged(src, a, b)) out[p++] = QUOTE;
       }
-      const k = field < width ? (decimalAt[field] as number) : -1;
-      if (k >= 0 && b > a) widen(measured[k]!, src, a, b);
-      field++;
-      if (i >= n) throw fail(line, 'has no line end');
-      if (src[i] === LF) break;
-      out[p++] = COMMA;
-      i++;
-    }
-    if (field !== width) throw fail(line, `has ${field} fields, not ${width}`);
     out[p++] = LF;
-    i++;
+    for (let k = 0; k < decimals.length; k++) {
+      const f = (decimals[k] as DecimalField).index;
+      if (f >= width) continue;
+      const a = spans[2 * f] as number;
+      const b = spans[2 * f + 1] as number;
+      const q = src[a] === QUOTE ? 1 : 0; // a quoted field's digits are inside its quotes
+      if (b - a > 2 * q) widen(measured[k]!, src, a + q, b - q);
+    }
   }
-  if (line !== rows.rows) throw fail(line, `is the last, but ${rows.rows} were claimed`);
   decimals.forEach((dec, k) => {
     dec.need.intDigits = Math.max(dec.need.intDigits, measured[k]!.intDigits);
     dec.need.scale = Math.max(dec.need.scale, measured[k]!.scale);
   });
   return out.subarray(0, p);
+}
+
+/** Whether field `src[a, b)` is unquoted and starts or ends with whitespace or a control byte. */
+function edged(src: Uint8Array, a: number, b: number): boolean {
+  return b > a && src[a] !== QUOTE && ((src[a] as number) <= 0x20 || (src[b - 1] as number) <= 0x20);
+}
+
+/** Copies `src[a, b)` to `out[p]`; returns the end. Short runs by byte: a view per field costs more. */
+function copy(out: Uint8Array, p: number, src: Uint8Array, a: number, b: number): number {
+  if (b - a < 64) {
+    for (let k = a; k < b; k++) out[p++] = src[k] as number;
+    return p;
+  }
+  out.set(src.subarray(a, b), p);
+  return p + b - a;
 }
 
 /** digitsOf (bigquery-types.ts) on bytes: integer digits without leading zeros, fraction digits. */
