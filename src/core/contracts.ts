@@ -150,6 +150,20 @@ export interface CsvRows {
   text: Uint8Array;
   rows: number;
   width: number;
+  /**
+   * What the writer measured of these lines, so a destination may skip measuring them itself
+   * (DuckDB's spool check). `longestLine`: bytes of the longest line, its '\n' included.
+   * `decimals`: for each listed column (index into the line), the most integer digits (sign and
+   * leading zeros not counted; '0.5' has 0) and fraction digits (trailing zeros counted) of any
+   * value in it, NULL counting as 0/0. A column is listed only when every line's value was
+   * measured (an integer or decimal column, or one that is NULL in every line); unlisted columns
+   * must be measured by whoever needs them. If a size is too small, a DECIMAL column sized from it
+   * fails the cast or, worse, rounds the values; if `longestLine` is too small, the read fails.
+   */
+  stats?: {
+    longestLine: number;
+    decimals: Array<{ column: number; integerDigits: number; fractionDigits: number }>;
+  };
 }
 
 /**

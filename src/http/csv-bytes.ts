@@ -16,7 +16,13 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ByteBuffer } from '../core/bytes.js';
-import type { CsvPassThrough, CsvRecordSpans, CsvRecordWriter, RecordBatch } from '../core/contracts.js';
+import type {
+  CsvPassThrough,
+  CsvRecordSpans,
+  CsvRecordWriter,
+  CsvRows,
+  RecordBatch,
+} from '../core/contracts.js';
 import { batchLimit } from './batch-limit.js';
 import { CsvByteScanner } from './csv-scan.js';
 import {
@@ -95,10 +101,11 @@ export async function* readCsvPassThrough(
 
   const flushCsv = (): void => {
     if (lines === 0) return;
+    const stats = statsOf(writer)?.(lineWidth);
     ready.push({
       fields: fields as string[],
       records: [],
-      csv: { text: out.take(), rows: lines, width: lineWidth },
+      csv: { text: out.take(), rows: lines, width: lineWidth, ...(stats ? { stats } : {}) },
     });
     lines = 0;
   };
@@ -189,6 +196,15 @@ export async function* readCsvPassThrough(
   flushCsv();
   flushRecords();
   while (ready.length > 0) yield ready.shift() as RecordBatch;
+}
+
+/**
+ * The writer's `takeStats` (src/schema/csv-pass.ts), when it measures its lines: it must be called
+ * at every flush, so each batch's stats cover exactly its lines.
+ */
+function statsOf(writer: CsvRecordWriter | null): ((width: number) => CsvRows['stats']) | undefined {
+  const take = (writer as { takeStats?: (width: number) => CsvRows['stats'] } | null)?.takeStats;
+  return typeof take === 'function' ? take.bind(writer) : undefined;
 }
 
 /** The chunks already read, then the rest of the body. */

@@ -12,6 +12,9 @@
  * canonical-bytes.ts: would widen, misfit, or needs the string path), an empty merge key or
  * replace_window cursor (the mapper throws the DataError naming the line). If it accepted any of
  * these, a row would load without its `_extra`, with a wrong type, or without the error.
+ *
+ * It also measures the lines it writes (csv-pass-stats.ts), fetched with `takeStats` whenever the
+ * reader hands lines over, so a destination can size DECIMAL columns without reading them again.
  */
 import type { ByteSink, CsvRecordSpans, CsvRecordWriter, Row } from '../core/contracts.js';
 import type { ColumnSet } from './columns.js';
@@ -20,6 +23,14 @@ import {
   fixedByteCanonicalizer,
   type ByteCanonicalizer,
 } from './canonical-bytes.js';
+import {
+  ALWAYS_NULL,
+  DECIMAL_DIGITS,
+  INTEGER_DIGITS,
+  PassStats,
+  UNMEASURED,
+  type CsvLineStats,
+} from './csv-pass-stats.js';
 
 const COMMA = 44;
 const QUOTE = 34;
@@ -65,6 +76,7 @@ export class CsvPassWriter implements CsvRecordWriter {
   private mustHave = new Int32Array(0);
   /** Whether a required column has no field in this header (every record refused). */
   private impossible = false;
+  private readonly stats = new PassStats();
 
   constructor(
     private readonly source: PassSource,
@@ -112,7 +124,30 @@ export class CsvPassWriter implements CsvRecordWriter {
     this.impossible = requiredColumns.some((c) => (this.fieldOf[c] ?? -1) < 0);
     this.mustHave = Int32Array.from(requiredColumns.map((c) => this.fieldOf[c] ?? -1).filter((j) => j >= 0));
     for (let c = 0; c < width; c++) if (this.kinds[c] === NULL_COLUMN) this.fieldOf[c] = -1;
+    const measure = new Uint8Array(width);
+    for (let c = 0; c < width; c++) {
+      const kind = this.kinds[c];
+      const type = cols.columns[c]?.type;
+      measure[c] =
+        kind === NULL_COLUMN || kind === REFUSE // only an empty value passes: NULL
+          ? ALWAYS_NULL
+          : kind === CANONICAL && type === 'integer'
+            ? INTEGER_DIGITS
+            : kind === CANONICAL && type === 'decimal'
+              ? DECIMAL_DIGITS
+              : UNMEASURED;
+    }
+    this.stats.plan(measure);
     this.rev = this.source.revision();
+  }
+
+  /**
+   * What the lines written since the last call measured (`CsvRows.stats` of a batch whose lines
+   * are `width` wide), and starts measuring afresh. Call it whenever the lines so far are handed over.
+   */
+  takeStats(width: number): CsvLineStats {
+    if (this.rev !== this.source.revision()) this.rebuild();
+    return this.stats.take(width);
   }
 
   /** The width of the next line: follows the mapper's columns as they are now. */
@@ -142,6 +177,8 @@ export class CsvPassWriter implements CsvRecordWriter {
     let p = start;
     const kinds = this.kinds;
     const fieldOf = this.fieldOf;
+    const stats = this.stats;
+    stats.startLine();
     for (let c = 0; c < width; c++) {
       if (c > 0) buf[p++] = COMMA;
       const kind = kinds[c] as number;
@@ -175,11 +212,14 @@ export class CsvPassWriter implements CsvRecordWriter {
         out.length = start;
         return false;
       }
+      const v = p;
       p = out.length;
       buf = out.reserve(bound - (p - start));
+      stats.value(c, buf, v, p);
     }
     buf[p++] = LF;
     out.length = p;
+    stats.endLine(p - start);
     return true;
   }
 }

@@ -34,7 +34,9 @@ function csv(rows: Row[], width: TableSchema | number, quoteAll = false): CsvRow
   return { text: Buffer.from(text.join(''), 'utf8'), rows: rows.length, width: w };
 }
 
-type Step = { write: Row[]; schema?: TableSchema } | { csv: Row[]; schema?: TableSchema; quoteAll?: boolean };
+type Step =
+  | { write: Row[]; schema?: TableSchema }
+  | { csv: Row[]; schema?: TableSchema; quoteAll?: boolean; stats?: CsvRows['stats'] };
 
 describe('duckdb writeCsv (CSV spool)', () => {
   let dir: string;
@@ -85,7 +87,10 @@ describe('duckdb writeCsv (CSV spool)', () => {
     const load = await d.beginLoad({ streamKey, schema: steps[0]?.schema ?? schema, runId: 'run-1' });
     for (const s of steps) {
       if ('write' in s) await load.write(s.write, s.schema ?? schema);
-      else await load.writeCsv!(csv(s.csv, s.schema ?? schema, s.quoteAll), s.schema ?? schema);
+      else {
+        const rows = csv(s.csv, s.schema ?? schema, s.quoteAll);
+        await load.writeCsv!(s.stats ? { ...rows, stats: s.stats } : rows, s.schema ?? schema);
+      }
     }
     return load;
   }
@@ -283,6 +288,88 @@ describe('duckdb writeCsv (CSV spool)', () => {
       ['a', '1.125', '1.0'],
       ['b', '2.500', '123456789.5'],
     ]);
+  });
+
+  describe('CsvRows.stats', () => {
+    const typeOf = async (table: string, column: string) =>
+      (
+        await sql<{ t: string }>(
+          `SELECT data_type AS t FROM duckdb_columns() WHERE schema_name = '${SCHEMA}' AND table_name = '${table}' AND column_name = '${column}'`,
+        )
+      )[0]?.t;
+    const big = '-' + '9'.repeat(30) + '.12345678'; // 30 integer, 8 fraction digits
+    const wide = (table: string) => eventsSchema(table, [col('d', 'decimal', 'dynamic')]);
+    const D = 7; // index of `d` in the line: id, ts, name, n, three audit columns, d
+    const line = (id: string, d: string | null): Row => [
+      id,
+      '2024-01-01T01:00:00Z',
+      id,
+      '1',
+      null,
+      null,
+      null,
+      d,
+    ];
+
+    it('sizes the decimal column from the stats when every spooled write carried them', async () => {
+      await load(wide('st_exact'), [
+        {
+          csv: [line('a', big)],
+          stats: { longestLine: 80, decimals: [{ column: D, integerDigits: 30, fractionDigits: 8 }] },
+        },
+        {
+          csv: [line('b', '0.5')],
+          stats: { longestLine: 50, decimals: [{ column: D, integerDigits: 0, fractionDigits: 1 }] },
+        },
+      ]);
+      expect(await typeOf('st_exact', 'd')).toBe('DECIMAL(38,8)');
+      expect((await rowsOf('st_exact')).map((r) => [r.id, r.d])).toEqual([
+        ['a', big],
+        ['b', '0.50000000'],
+      ]);
+      // the stats, not the values, sized it: a column claimed wider than its values gets that scale
+      await load(wide('st_claimed'), [
+        {
+          csv: [line('a', '1.5')],
+          stats: { longestLine: 60, decimals: [{ column: D, integerDigits: 1, fractionDigits: 4 }] },
+        },
+      ]);
+      expect(await typeOf('st_claimed', 'd')).toBe('DECIMAL(38,4)');
+    });
+
+    it('measures the lines when one write came without stats, or without the column', async () => {
+      const understated = { longestLine: 60, decimals: [{ column: D, integerDigits: 1, fractionDigits: 0 }] };
+      await load(wide('st_fallback'), [
+        { csv: [line('a', big)], stats: understated },
+        { csv: [line('b', '2.5')] },
+      ]);
+      expect(await typeOf('st_fallback', 'd')).toBe('DECIMAL(38,8)');
+      expect((await rowsOf('st_fallback')).map((r) => r.d)).toEqual([big, '2.50000000']);
+      await load(wide('st_unlisted'), [
+        { csv: [line('a', big)], stats: understated },
+        { csv: [line('b', '2.5')], stats: { longestLine: 60, decimals: [] } },
+      ]);
+      expect(await typeOf('st_unlisted', 'd')).toBe('DECIMAL(38,8)');
+    });
+
+    it('keeps the record count check when the stats cover the decimals', async () => {
+      const l = await stage(wide('st_count'), []);
+      const text = Buffer.from(`a,2024-01-01T01:00:00Z,a,1,,,,1.5\n`);
+      const stats = {
+        longestLine: text.length,
+        decimals: [{ column: D, integerDigits: 1, fractionDigits: 1 }],
+      };
+      await l.writeCsv!({ text, rows: 2, width: 8, stats }, wide('st_count'));
+      await expect(
+        l.commit({
+          schema: wide('st_count'),
+          mode: 'merge',
+          window: DAY1,
+          state: stateAt(DAY1.to.toISOString()),
+        }),
+      ).rejects.toThrow(/holds 1 CSV records where 2 rows were written/);
+      await l.abort();
+    });
   });
 
   it('every row in the spool: snapshot with history and a decimal sized by the table, as via write', async () => {

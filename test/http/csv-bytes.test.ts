@@ -210,6 +210,45 @@ describe('readCsv with a pass-through', () => {
     expect(order.slice(0, 4)).toEqual(['rec:1000', 'csv:9', 'rec:1', 'csv:9']);
   });
 
+  it("attaches the writer's stats of exactly each csv batch's lines, when the writer measures", async () => {
+    /** Stats that count the lines written since the last take (a writer measures per line). */
+    class MeasuringWriter extends EchoWriter {
+      since = 0;
+      widths: number[] = [];
+      override write(r: CsvRecordSpans, out: ByteSink): boolean {
+        const ok = super.write(r, out);
+        if (ok) this.since++;
+        return ok;
+      }
+      takeStats(width: number) {
+        this.widths.push(width);
+        const stats = {
+          longestLine: this.since,
+          decimals: [{ column: 0, integerDigits: 1, fractionDigits: 0 }],
+        };
+        this.since = 0;
+        return stats;
+      }
+    }
+    const n = SAMPLE_RECORDS + 45;
+    const body = 'id,v\n' + Array.from({ length: n }, (_, i) => `${i},x`).join('\n') + '\n';
+    let writer: MeasuringWriter | undefined;
+    const pt: CsvPassThrough = {
+      writerFor: (fields) => (writer = new MeasuringWriter(fields, (k) => k % 20 !== 0)),
+    };
+    const csv = (await collect(readCsv(chunked(body, 1 << 20), { batchRows: 7, passThrough: pt }))).flatMap(
+      (b) => (b.csv ? [b.csv] : []),
+    );
+    expect(csv.length).toBeGreaterThan(3);
+    for (const c of csv) expect(c.stats?.longestLine).toBe(c.rows);
+    expect(writer!.widths).toEqual(csv.map((c) => c.width));
+    // a writer without takeStats: no stats
+    const plain = await collect(
+      readCsv(chunked(body, 1 << 20), { batchRows: 7, passThrough: passThrough() }),
+    );
+    expect(plain.some((b) => b.csv?.stats !== undefined)).toBe(false);
+  });
+
   it('replays the whole body to the string reader when no writer takes the header', async () => {
     const body = '\n\nid,v\n1,a\n\n2,b\n';
     const pt: CsvPassThrough = { writerFor: () => null };

@@ -2,6 +2,9 @@
  * The mapper's pass-through writer: a line it writes is the mapper's Row for the same record, as
  * CSV; it refuses every record the mapper would treat in any other way than copy or respell.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/log.js';
 import { ByteBuffer } from '../../src/core/bytes.js';
@@ -15,6 +18,10 @@ import type {
 import { CsvByteScanner } from '../../src/http/csv-scan.js';
 import { CsvSplitter } from '../../src/http/csv-split.js';
 import { RowMapper } from '../../src/schema/mapper.js';
+import type { CsvPassWriter } from '../../src/schema/csv-pass.js';
+import { acquireDatabase, releaseDatabase } from '../../src/destinations/duckdb/duckdb-database.js';
+import { decimalNeedExprs } from '../../src/destinations/duckdb/duckdb-load-target.js';
+import { DuckDbSpool } from '../../src/destinations/duckdb/duckdb-spool.js';
 
 const CAPS: DestinationCapabilities = {
   name: 'test',
@@ -152,5 +159,91 @@ describe('CsvPassWriter', () => {
   it('refuses every record when the header lacks the merge key', () => {
     const w = mapper().csvWriterFor(['time', 'amount'])!;
     expect(w.write(spans('2025-10-01T00:00:00Z,1'), new ByteBuffer())).toBe(false);
+  });
+
+  it('measures its lines as the DuckDB spool check does: longest line, digits of decimal and integer columns (random values)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exportsync-passstats-'));
+    const db = await acquireDatabase(join(dir, 's.duckdb'), silentLogger);
+    const conn = await db.instance.connect();
+    try {
+      let seed = 12345;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const digits = (n: number) => Array.from({ length: n }, () => String(rnd(10))).join('');
+      const nonZero = (n: number) => String(1 + rnd(9)) + digits(n - 1);
+      // fixed decimal: kept as given (leading zeros too), a '+' dropped
+      const fixed = () =>
+        ['', '-', '+'][rnd(3)]! + digits(1 + rnd(30)) + (rnd(3) === 0 ? '' : '.' + digits(1 + rnd(8)));
+      const dynInt = () => (rnd(5) === 0 ? '0' : (rnd(2) ? '-' : '') + nonZero(1 + rnd(18)));
+      const dynDec = () =>
+        (rnd(2) ? '-' : '') +
+        (rnd(4) === 0 ? '0' : nonZero(1 + rnd(25))) +
+        (rnd(3) === 0 ? '' : '.' + digits(1 + rnd(9)));
+      const wide = [...fields, 'plan'];
+      for (let round = 0; round < 12; round++) {
+        const m = mapper();
+        mapped(m, wide, 'x,2025-10-01T00:00:00Z,1,true,7'); // `plan` becomes a dynamic integer column
+        const w = m.csvWriterFor(wide)! as CsvPassWriter;
+        const out = new ByteBuffer(64);
+        let rows = 0;
+        const widenAt = rnd(40);
+        for (let i = 0; i < 40; i++) {
+          if (i === widenAt) mapped(m, wide, 'y,2025-10-01T00:00:00Z,1,true,0.5'); // integer → decimal mid-batch
+          const planDecimal = m.schema.columns.find((c) => c.name === 'plan')?.type === 'decimal';
+          const amount = rnd(6) === 0 ? '' : fixed();
+          const plan = rnd(6) === 0 ? '' : planDecimal ? dynDec() : dynInt();
+          if (w.write(spans(`k${i},2025-10-01T00:00:00Z,${amount},true,${plan}`), out)) rows++;
+          // refused (misfit boolean): its digits must not count
+          expect(
+            w.write(spans(`r${i},2025-10-01T00:00:00Z,${'9'.repeat(35)}.${'9'.repeat(9)},maybe,1`), out),
+          ).toBe(false);
+        }
+        expect(rows).toBeGreaterThan(20);
+        const width = w.width;
+        const stats = w.takeStats(width);
+        const text = out.take();
+        const names = m.schema.columns.map((c) => c.name);
+        const measured = ['amount', 'plan'].map((n) => names.indexOf(n));
+        const spool = new DuckDbSpool(db, 'stats');
+        try {
+          await spool.appendCsv({ text, rows, width });
+          const got = await spool.check(
+            conn,
+            { columns: names },
+            measured.flatMap((c) => decimalNeedExprs(`"${names[c]}"`)),
+          );
+          const want = measured.map((c, k) => ({
+            column: c,
+            integerDigits: Number(got[2 * k]),
+            fractionDigits: Number(got[2 * k + 1]),
+          }));
+          expect(stats.decimals.filter((d) => measured.includes(d.column))).toEqual(want);
+          const lines = Buffer.from(text).toString('latin1').split('\n').slice(0, -1);
+          expect(stats.longestLine).toBe(Math.max(...lines.map((l) => l.length + 1)));
+        } finally {
+          await spool.discard();
+        }
+        // a fresh start: nothing written since the take
+        expect(w.takeStats(width).longestLine).toBe(0);
+      }
+    } finally {
+      conn.closeSync();
+      await releaseDatabase(db, silentLogger);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lists only columns whose every value it measured (not strings, booleans, timestamps)', () => {
+    const m = mapper();
+    const w = m.csvWriterFor(fields)! as CsvPassWriter;
+    expect(w.write(spans('a,2025-10-01T00:00:00Z,12.5,true'), new ByteBuffer())).toBe(true);
+    const names = m.schema.columns.map((c) => c.name);
+    const listed = w.takeStats(w.width).decimals.map((d) => names[d.column]);
+    expect(listed).toContain('amount');
+    expect(listed).not.toContain('id');
+    expect(listed).not.toContain('time');
+    expect(listed).not.toContain('dnt');
   });
 });

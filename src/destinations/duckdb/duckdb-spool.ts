@@ -30,6 +30,7 @@ import { DestinationError } from '../../core/errors.js';
 import { csvLine } from '../csv-lines.js';
 import type { SharedDatabase } from './duckdb-database.js';
 import { quoteIdent } from './duckdb-sql.js';
+import { digitsOf, mergeStats, spooledDigits, type DecimalDigits } from './duckdb-spool-stats.js';
 
 interface Segment {
   path: string;
@@ -39,6 +40,13 @@ interface Segment {
   longest: number;
   /** `max_line_size` to read it with, once the default proved too small (see `readSql`). */
   maxLine?: number;
+  /**
+   * Merged `CsvRows.stats` of every write to it (duckdb-spool-stats.ts): `longest` is then exact,
+   * and per line column the digits measured in every write (a column some write did not list is
+   * left out). Undefined once a write came without stats (Appender rows, a writer that measures
+   * nothing): the commit's check then measures the values itself.
+   */
+  measured?: Map<number, DecimalDigits>;
 }
 
 /** The staging table's shape for the spool's rows: VARCHAR `columns` and, optionally, `seq`. */
@@ -90,15 +98,18 @@ export class DuckDbSpool {
   /** Appends encoded rows (framing and width checked by the caller) in one write. */
   async appendCsv(rows: CsvRows): Promise<void> {
     const seg = await this.segmentFor(rows.width);
+    const fresh = seg.rows === 0;
     await this.writeAll(rows.text);
     seg.rows += rows.rows;
-    seg.longest = Math.max(seg.longest, rows.text.length);
+    seg.longest = Math.max(seg.longest, rows.stats?.longestLine ?? rows.text.length);
+    seg.measured = fresh ? digitsOf(rows.stats) : mergeStats(seg.measured, rows.stats);
     this.count += rows.rows;
   }
 
   /** Appends rows as lines padded with NULLs to `width`, in one write. */
   async appendRows(rows: Row[], width: number): Promise<void> {
     const seg = await this.segmentFor(width);
+    seg.measured = undefined;
     const lines = new Array<string>(rows.length);
     let longest = 0;
     for (let i = 0; i < rows.length; i++) {
@@ -135,6 +146,18 @@ export class DuckDbSpool {
   }
 
   /**
+   * The digits of each of `columns` (spool line indexes) over every spooled row, from the
+   * writers' stats, or undefined when some file's writes did not all measure one of them (the
+   * caller must then measure with `check`'s aggregates). A column past a file's width is NULL there.
+   */
+  measuredDigits(columns: number[]): DecimalDigits[] | undefined {
+    return spooledDigits(
+      this.segments.filter((seg) => seg.rows > 0),
+      columns,
+    );
+  }
+
+  /**
    * The spooled rows as a parenthesised subquery of the staging table's shape (every value VARCHAR,
    * NULL where a file is narrower than `shape.columns`), in spool order when `shape.seq` is asked
    * for. Each statement that reads it parses the files again, so it is meant for a few reads.
@@ -157,8 +180,15 @@ export class DuckDbSpool {
     ours.delete(dir);
   }
 
-  /** Runs `read` again with `max_line_size` raised for `segs` when DuckDB found a line too long. */
+  /**
+   * Runs `read` again with `max_line_size` raised for `segs` when DuckDB found a line too long. A
+   * file whose writes all measured their lines (`measured`) knows its longest line exactly, so it
+   * gets the size it needs up front and never costs a failed read.
+   */
   private async retryLongLines<T>(segs: Segment[], read: () => Promise<T>): Promise<T> {
+    for (const seg of segs)
+      if (seg.measured && seg.maxLine === undefined && seg.longest + 1 > DEFAULT_MAX_LINE)
+        seg.maxLine = seg.longest + 1;
     try {
       return await read();
     } catch (err) {

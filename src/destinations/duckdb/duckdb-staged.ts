@@ -79,9 +79,10 @@ export interface Staging {
  * The rows the commit reads: the Appender's rows in the staging table, then the spool's (the
  * CSV pass-through), numbered on in call order. The spool is never copied into the table: its
  * lines are read once now (`DuckDbSpool.check`: record counts, line lengths, and the decimal
- * sizes of the schema's decimal columns in the same pass) and the commit's statements read the
- * files. Runs before the commit transaction; a failure (thrown as DuckDB or the spool raised it)
- * means the spooled rows cannot be read as written, so the caller's load is broken and only
+ * sizes of the schema's decimal columns in the same pass, unless every spooled write's
+ * `CsvRows.stats` measured them: then it only counts records) and the commit's statements read
+ * the files. Runs before the commit transaction; a failure (thrown as DuckDB or the spool raised
+ * it) means the spooled rows cannot be read as written, so the caller's load is broken and only
  * `abort` remains.
  */
 export async function stagedRows(staging: Staging, schema: TableSchema): Promise<StagedRows> {
@@ -98,7 +99,11 @@ export async function stagedRows(staging: Staging, schema: TableSchema): Promise
         scale: Math.max(was.scale, Number(values[2 * i + 1] ?? 0)),
       });
     });
-  measure(await spool.check(conn, { columns }, needExprs));
+  // the writers' stats, when every spooled write carried them for these columns: the check then
+  // only counts records (the decimal expressions are most of its cost); else it measures too
+  const fromStats = spool.measuredDigits(decimals.map((c) => columns.indexOf(c.name)));
+  const checked = await spool.check(conn, { columns }, fromStats ? [] : needExprs);
+  measure(fromStats ? fromStats.flatMap((d) => [d.intDigits, d.scale]) : checked);
   if (staged > 0 && needExprs.length > 0) {
     const reader = await conn.runAndReadAll(`SELECT ${needExprs.join(', ')} FROM ${STAGE_REF}`);
     measure(reader.getRowsJson()[0] ?? []);
