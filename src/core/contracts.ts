@@ -200,6 +200,12 @@ export interface CsvRecordWriter {
   write(record: CsvRecordSpans, out: ByteSink): boolean;
   /** Width of the lines `write` produces now; changes only after the mapper mapped records. */
   readonly width: number;
+  /**
+   * What the lines written since the last call measured (`CsvRows.stats` of a batch `width` wide),
+   * then reset. The reader calls it at every batch it hands over, so a batch's stats cover exactly
+   * its lines; a writer without it sends batches without stats.
+   */
+  takeStats?(width: number): NonNullable<CsvRows['stats']>;
 }
 
 /** Offered by the engine to CSV readers when the destination stages encoded rows. */

@@ -16,13 +16,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ByteBuffer } from '../core/bytes.js';
-import type {
-  CsvPassThrough,
-  CsvRecordSpans,
-  CsvRecordWriter,
-  CsvRows,
-  RecordBatch,
-} from '../core/contracts.js';
+import type { CsvPassThrough, CsvRecordSpans, CsvRecordWriter, RecordBatch } from '../core/contracts.js';
 import { batchLimit } from './batch-limit.js';
 import { CsvByteScanner } from './csv-scan.js';
 import {
@@ -101,7 +95,7 @@ export async function* readCsvPassThrough(
 
   const flushCsv = (): void => {
     if (lines === 0) return;
-    const stats = statsOf(writer)?.(lineWidth);
+    const stats = writer?.takeStats?.(lineWidth);
     ready.push({
       fields: fields as string[],
       records: [],
@@ -196,15 +190,6 @@ export async function* readCsvPassThrough(
   flushCsv();
   flushRecords();
   while (ready.length > 0) yield ready.shift() as RecordBatch;
-}
-
-/**
- * The writer's `takeStats` (src/schema/csv-pass.ts), when it measures its lines: it must be called
- * at every flush, so each batch's stats cover exactly its lines.
- */
-function statsOf(writer: CsvRecordWriter | null): ((width: number) => CsvRows['stats']) | undefined {
-  const take = (writer as { takeStats?: (width: number) => CsvRows['stats'] } | null)?.takeStats;
-  return typeof take === 'function' ? take.bind(writer) : undefined;
 }
 
 /** The chunks already read, then the rest of the body. */
