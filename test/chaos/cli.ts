@@ -44,6 +44,8 @@ const SUITES: Record<string, Suite> = {
       seed,
     }),
   corpus: async (d) => (await import('./corpus.js')).corpusSuite({ destination: d }),
+  'corpus-behind-sample': async (d) =>
+    (await import('./corpus.js')).corpusSuite({ destination: d, behindSample: true }),
   secrets: async (d) => (await import('./secrets.js')).secretsSuite({ destination: d }),
 };
 
