@@ -5,13 +5,8 @@
  * control bytes, wide decimals) land as staged. The contract suite (bigquery.test.ts) covers the
  * values of every type and the merge order; the stand-in's CSV rules are in csv-load.ts.
  */
-import { awkwardScarf } from '../support/awkward-scarf.js';
+import { expectSameRowsBothWays } from '../support/awkward-scarf.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { silentLogger } from '../../src/core/log.js';
-import { createDestination } from '../../src/destinations/index.js';
-import { runSync } from '../../src/engine/run.js';
-import { SAMPLE_RECORDS } from '../../src/http/csv-bytes.js';
 import type { CsvRows, Destination, Row } from '../../src/core/contracts.js';
 import { DestinationError } from '../../src/core/errors.js';
 import { stagingLines, type DecimalField } from '../../src/destinations/bigquery/bigquery-csv.js';
@@ -224,54 +219,19 @@ describe('bigquery writeCsv (stand-in)', () => {
 
 describe('bigquery: a whole sync through the pass-through', () => {
   it('loads the same rows as the mapper (csv_pass_through false), with most rows encoded', async () => {
-    const source = await awkwardScarf();
     const bq = sdk(target());
-    const datasets: string[] = [];
+    const run = Date.now().toString(36);
+    const dataset = (passThrough: boolean) => `exportsync_pass_${passThrough}_${run}`;
     try {
-      const sync = async (passThrough: boolean) => {
-        const dataset = `exportsync_pass_${passThrough}_${Date.now().toString(36)}`;
-        datasets.push(dataset);
-        const yaml = [
-          standin.configYaml(dataset),
-          `sync: {"backfill_days": 2, "csv_pass_through": ${passThrough}}`,
-          'sources:',
-          '  - type: scarf',
-          '    owner: acme',
-          '    token: scarf-test-token',
-          `    base_url: ${source.url}`,
-          '',
-        ].join('\n');
-        const config = parseConfig(yaml, '<bigquery-pass>', {});
-        const destination = await createDestination(config.destination, silentLogger);
-        await destination.open();
-        try {
-          const run = await runSync({
-            config,
-            destination,
-            log: silentLogger,
-            now: () => new Date('2024-03-10T12:00:00Z'),
-          });
-          expect(run.status, run.streams.map((st) => st.error ?? '').join('; ')).toBe('ok');
-          const rows = (await tableRows(bq, dataset, 'scarf_events', ['id'])).map((r) =>
-            Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('_exportsync_'))),
-          );
-          return { run: run.streams[0]!, rows };
-        } finally {
-          await destination.close();
-        }
-      };
-      const fast = await sync(true);
-      const slow = await sync(false);
-      expect(fast.run.encoded).toBeGreaterThan(fast.run.staged * 0.3);
-      expect(slow.run.encoded).toBe(0);
-      expect(fast.rows.length).toBeGreaterThan(SAMPLE_RECORDS * 4);
-      expect(fast.rows).toEqual(slow.rows);
-      expect(fast.rows.some((r) => r.referer === ' spaced ')).toBe(true);
+      await expectSameRowsBothWays({
+        label: 'bigquery-pass',
+        destinationYaml: (passThrough) => standin.configYaml(dataset(passThrough)),
+        rows: (passThrough) => tableRows(bq, dataset(passThrough), 'scarf_events', ['id']),
+      });
     } finally {
-      await source.close();
-      for (const ds of datasets)
+      for (const passThrough of [true, false])
         await bq
-          .dataset(ds)
+          .dataset(dataset(passThrough))
           .delete({ force: true })
           .catch(() => undefined);
     }
