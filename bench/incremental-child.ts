@@ -1,5 +1,5 @@
 /**
- * Runs one exportsync CLI command (src/cli.ts through tsx) in a child process under
+ * Runs one exportsync CLI command (compiled, see cliEntry in sync-child.ts; tsx loads the trace) in a child process under
  * `/usr/bin/time -v`, with the timeline preload bench/incremental-trace.ts, and writes a bench's
  * results file. Shared by bench/incremental.ts, bench/dynamic-columns.ts and
  * bench/backfill-latency.ts (bench/sync-child.ts only knows `run` of a Scarf source).
@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine } from './report.js';
+import { cliEntry } from './sync-child.js';
 import { phasesOf, type Phases, type TraceFile } from './incremental-phases.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ export function startCli(o: CliOptions): Promise<CliResult> {
     'tsx',
     '--import',
     './bench/incremental-trace.ts',
-    'src/cli.ts',
+    cliEntry(),
     ...o.args,
     '--config',
     config,

@@ -529,6 +529,28 @@ export interface Destination {
    * one load's staging area or connection leak into the other.
    */
   beginLoad(request: LoadRequest): Promise<Load>;
+  /**
+   * Optional: ends the bulk first load of `table`. A destination may fill a merge table that the
+   * commit of its first window created without enforcing the key (no index to maintain, no key
+   * check per window: the bulk-load speed), remembering that in its bookkeeping in that same
+   * transaction. Until settled, commits into that table append, so a key the source repeats in two
+   * windows is in it twice. `settle` removes those repeats as the merges would have (latest cursor
+   * wins, then the latest `_exportsync_loaded_at`, then the latest staged) and enforces the key,
+   * in ONE transaction; a crash leaves the table unsettled, never half-deduplicated. A no-op
+   * (`{ settled: false }`) for a table that is not in a bulk first load. Safe while other
+   * processes commit into the table (a sharded backfill): their commits either finish before it
+   * or see the settled table and merge. The engine calls it after a stream's windows (run and
+   * backfill), holding the stream's lock. If a destination that defers keys is never settled,
+   * duplicates stay.
+   */
+  settle?(table: string): Promise<SettleResult>;
+}
+
+export interface SettleResult {
+  /** The table was in a bulk first load and is now keyed. */
+  settled: boolean;
+  /** Rows removed because a later row of the same key replaced them. */
+  duplicatesRemoved: number;
 }
 
 export type { Logger };

@@ -40,7 +40,7 @@ import {
   type Shard,
 } from './backfill-plan.js';
 import { selectStreams } from './sources.js';
-import { splitWindow, syncWindow } from './stream-sync.js';
+import { settleBulkLoad, splitWindow, syncWindow } from './stream-sync.js';
 
 export interface BackfillOptions {
   config: Config;
@@ -206,6 +206,25 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillSummary> 
       o.progress?.stop();
     }
 
+    // bulk first loads this shard took part in end keyed (an interrupted shard leaves that to the next run)
+    if (summary.status !== 'interrupted' && !signal.aborted) {
+      const tables = new Map(
+        mine.map((w) => [
+          w.streamKey,
+          tableName(
+            w.selected.source.name,
+            w.selected.stream.name,
+            o.destination.capabilities.maxIdentifierLength,
+          ),
+        ]),
+      );
+      for (const [streamKey, table] of tables) {
+        const slog = log.child({ stream: streamKey });
+        await settleBulkLoad(o.destination, table, slog).catch((err: unknown) =>
+          slog.warn({ err: errorMessage(err) }, 'could not settle the bulk first load; the next run will'),
+        );
+      }
+    }
     summary.requests = worker.requests();
     summary.durationMs = now().getTime() - startedAt.getTime();
     summary.streams = worker.stats(streamKeys);

@@ -325,6 +325,8 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       // only on a throw: a commit still running must end before the stream's lock is released
       if (inFlight) await inFlight.outcome;
     }
+    // an interrupted run leaves a bulk first load unsettled: the next run settles it
+    if (result.status !== 'interrupted') await settleBulkLoad(o.destination, o.table, log);
     if (unitFailures.length > 0 && result.status === 'ok') {
       result.status = 'failed';
       result.errorKind = 'data';
@@ -332,6 +334,13 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     }
     return result;
   } catch (err) {
+    // the windows committed before the failure stay; a bulk first load of them is settled now
+    // (best effort: if it fails too, the next run settles it), so the table is keyed meanwhile
+    if (!o.signal.aborted && !o.stopping()) {
+      await settleBulkLoad(o.destination, o.table, log).catch((e: unknown) =>
+        log.warn({ err: errorMessage(e) }, 'could not settle the bulk first load; the next run will'),
+      );
+    }
     return fail(result, err, log, 'failed');
   } finally {
     await lock.release().catch((err) => log.warn({ err: errorMessage(err) }, 'lock release failed'));
@@ -481,6 +490,22 @@ async function commitStaged(
   } catch (err) {
     await load.abort().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Ends a bulk first load of `table` (see `Destination.settle`): removes keys the source repeated
+ * across windows and enforces the key. Called holding the stream's lock, after its windows.
+ */
+export async function settleBulkLoad(destination: Destination, table: string, log: Logger): Promise<void> {
+  if (!destination.settle) return;
+  const started = Date.now();
+  const r = await destination.settle(table);
+  if (r.settled) {
+    log.info(
+      { table, duplicatesRemoved: r.duplicatesRemoved, ms: Date.now() - started },
+      'bulk first load settled: key enforced',
+    );
   }
 }
 
