@@ -110,6 +110,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
     highWaterMark: null,
   };
   let lock;
+  let settleTried = false;
   try {
     lock = await o.destination.lock(streamKey, o.lockWaitMs);
   } catch (err) {
@@ -326,7 +327,10 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
       if (inFlight) await inFlight.outcome;
     }
     // an interrupted run leaves a bulk first load unsettled: the next run settles it
-    if (result.status !== 'interrupted') await settleBulkLoad(o.destination, o.table, log);
+    if (result.status !== 'interrupted') {
+      settleTried = true;
+      await settleBulkLoad(o.destination, o.table, log);
+    }
     if (unitFailures.length > 0 && result.status === 'ok') {
       result.status = 'failed';
       result.errorKind = 'data';
@@ -336,7 +340,7 @@ export async function syncStream(o: StreamSyncOptions): Promise<StreamResult> {
   } catch (err) {
     // the windows committed before the failure stay; a bulk first load of them is settled now
     // (best effort: if it fails too, the next run settles it), so the table is keyed meanwhile
-    if (!o.signal.aborted && !o.stopping()) {
+    if (!settleTried && !o.signal.aborted && !o.stopping()) {
       await settleBulkLoad(o.destination, o.table, log).catch((e: unknown) =>
         log.warn({ err: errorMessage(e) }, 'could not settle the bulk first load; the next run will'),
       );
