@@ -12,25 +12,16 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import type {
   CommitRequest,
   Destination,
-  HttpClient,
   Load,
-  RecordBatch,
-  Source,
   StreamDefinition,
-  Window,
 } from '../../src/core/contracts.js';
 import { DataError, DestinationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createDuckDbDestination } from '../../src/destinations/duckdb/index.js';
-import { syncStream } from '../../src/engine/stream-sync.js';
+import { dayOf, days, runStream, twoRowStream } from '../support/engine-stream.js';
 
-const DAY = 86_400_000;
-const start = new Date('2025-03-01T00:00:00Z');
-const windows: Window[] = [0, 1, 2, 3].map((i) => ({
-  from: new Date(start.getTime() + i * DAY),
-  to: new Date(start.getTime() + (i + 1) * DAY),
-}));
-const day = (w: Window) => w.from.toISOString().slice(0, 10);
+const windows = days(4);
+const day = dayOf;
 
 /** Order of reads started and commits done, across the stream and the wrapper. */
 let events: string[] = [];
@@ -47,32 +38,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A stream with two rows per window; `failRead(day)` may throw instead. */
-function stream(failRead: (d: string) => Error | undefined = () => undefined): StreamDefinition {
-  return {
-    name: 'events',
-    primaryKey: ['id'],
-    cursorField: 'time',
-    windowDays: 1,
-    writeMode: 'merge',
-    columns: [
-      { name: 'id', type: 'string' },
-      { name: 'time', type: 'timestamp' },
-    ],
-    dynamicColumns: false,
-    async *read(w: Window): AsyncIterable<RecordBatch> {
-      events.push(`read ${day(w)}`);
-      await new Promise((r) => setTimeout(r, 5));
-      const err = failRead(day(w));
-      if (err) throw err;
-      yield {
-        fields: ['id', 'time'],
-        records: [0, 1].map((k) => [`${day(w)}-${k}`, new Date(w.from.getTime() + k * 1000).toISOString()]),
-      };
-    },
-    describe: () => 'test',
-  };
-}
+const stream = (failRead?: (d: string) => Error | undefined) => twoRowStream(events, failRead);
 
 interface Recorded {
   day: string;
@@ -110,34 +76,8 @@ function wrap(failCommit: (d: string, n: number) => Error | undefined = () => un
   return { wrapped, commits };
 }
 
-async function run(destination: Destination, s: StreamDefinition, windowAttempts = 2) {
-  const source: Source = {
-    name: 'src',
-    type: 'test',
-    streams: [s],
-    check: async () => ({ target: 'src', ok: true, message: '' }),
-  };
-  const http = { get: () => Promise.reject(new Error('no http')), requestCount: 0 } as HttpClient;
-  return syncStream({
-    source,
-    stream: s,
-    table: 'src_events',
-    destination,
-    http,
-    policy: { backfillDays: 4, lookbackDays: 1, windowDays: 1 },
-    windows,
-    runId: 'run-1',
-    startedAt: new Date(),
-    now: () => new Date('2025-03-10T00:00:00Z'),
-    windowAttempts,
-    batchRows: 100,
-    lockWaitMs: 0,
-    columnBudget: 10,
-    log: silentLogger,
-    stopping: () => false,
-    signal: new AbortController().signal,
-  });
-}
+const run = (destination: Destination, s: StreamDefinition, windowAttempts = 2) =>
+  runStream(destination, s, { windows, windowAttempts });
 
 const marks = (n: number) => windows.slice(0, n).map((w) => ({ day: day(w), mark: w.to.toISOString() }));
 
