@@ -100,6 +100,15 @@ describe('duckdb writeCsv (CSV spool)', () => {
     return l.commit({ schema, mode, window: DAY1, state: stateAt(DAY1.to.toISOString()) });
   }
 
+  /**
+   * Creates `schema`'s table by an empty commit and settles it, so later commits take the keyed
+   * paths (key check, deduplicated insert, merge) instead of the bulk first load's append.
+   */
+  async function keyed(schema: TableSchema): Promise<void> {
+    await load(schema, []);
+    await d.settle!(schema.table);
+  }
+
   const spools = (): string[] => {
     const root = spoolRoot(join(dir, 'spool.duckdb'));
     return existsSync(root) ? readdirSync(root) : [];
@@ -208,6 +217,7 @@ describe('duckdb writeCsv (CSV spool)', () => {
       rows.push([`k${i}`, '2024-01-01T01:00:00Z', 'old', '1', null, null, null, pad]);
     for (let i = n - 1; i >= 0; i--)
       rows.push([`k${i}`, '2024-01-01T01:00:00Z', 'new', '2', null, null, null, pad]);
+    await keyed(s);
     const result = await load(s, [
       { write: [['w', '2024-01-01T01:00:00Z', 'appender', '0']] },
       { csv: rows },
@@ -243,6 +253,7 @@ describe('duckdb writeCsv (CSV spool)', () => {
     const newer: Row[] = [];
     for (let i = n - 1; i >= 0; i--)
       newer.push([`k${i}`, '2024-01-01T01:00:00Z', 'new', '2', null, null, null, pad, 'm']);
+    await keyed(v1);
     const result = await load(v2, [
       { csv: older, schema: v1 },
       { csv: newer.slice(0, n / 2), schema: v2 },

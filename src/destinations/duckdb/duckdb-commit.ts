@@ -2,8 +2,9 @@
  * The commit of one DuckDB load window, in ONE transaction on the load's connection: brings the
  * target to the schema (create, add, widen: duckdb-load-target.ts), casts the staged text to the
  * native types in SQL (the same casts for every path, so they give the same values), applies the
- * write mode (key check, then a plain insert, a deduplicated insert, a merge, a replace of the
- * window, the snapshot's vanished rows, the history window), and writes the column map, the state
+ * write mode (a bulk first load's append, duckdb-bulk.ts; or the key check, then a plain insert, a
+ * deduplicated insert, a merge, a replace of the window, the snapshot's vanished rows, the history
+ * window), and writes the column map, the state
  * and the backfill ledger row. Nothing is visible before COMMIT and a failure rolls all of it
  * back; a process killed before COMMIT leaves nothing (the WAL has no commit record). If state
  * were written outside this transaction a crash would lose or double rows; if the key check ran
@@ -13,6 +14,8 @@
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CommitRequest, CommitResult, Logger, LogicalType } from '../../core/contracts.js';
 import type { SharedDatabase } from './duckdb-database.js';
+import { DestinationError } from '../../core/errors.js';
+import { bulkMark, markBulk } from './duckdb-bulk.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import { mergeWindow } from './duckdb-merge.js';
 import {
@@ -46,6 +49,8 @@ export interface CommitContext {
   runId: string;
   /** Logical types each column's rows were staged under (the casts depend on them). */
   stagedTypes: ReadonlyMap<string, Set<LogicalType>>;
+  /** A creating merge window of at least this many rows starts a bulk first load (duckdb-bulk.ts). */
+  bulkMinRows: number;
 }
 
 /**
@@ -75,8 +80,12 @@ export async function commitWindow(
     statement = sql;
     return (await conn.run(sql, params)).rowsChanged;
   };
+  // a keyed merge may be a bulk first load, whose plain insert proves the spool complete by the
+  // rows it read; every other write reads the spool checked, as before
+  const keyedMerge = request.mode === 'merge' && schema.primaryKey.length > 0;
   const result = await ctx.db.writes.run(async () => {
     try {
+      if (!keyedMerge) await staged.verify?.();
       if (staged.rows > 0 && (request.mode === 'replace_window' || history)) {
         await assertCursorsInWindow(conn, {
           stage: staged.ref,
@@ -109,6 +118,17 @@ export async function commitWindow(
         );
       }
       const names = schema.columns.map((c) => c.name);
+      // a bulk first load (duckdb-bulk.ts): the commit creating a merge table records it, and
+      // commits into a recorded table append their rows as they are until `settle`
+      let bulk = false;
+      if (keyedMerge) {
+        statement = 'read or write the bulk first load record';
+        const mark = { primaryKey: schema.primaryKey, cursorColumn: schema.cursorColumn };
+        const starts = created && staged.rows >= ctx.bulkMinRows;
+        if (starts) await markBulk(conn, ns, schema.table, mark);
+        bulk = starts || (!created && (await bulkMark(conn, ns, schema.table)) !== null);
+        if (!bulk) await staged.verify?.();
+      }
       // A merge or snapshot window none of whose keys is in the target yet (a first load, a new day) is a
       // plain insert of the deduplicated rows: what MERGE would do, at 2.2–2.8× less cost
       // (measured: 100k new keys into 900k rows, BENCHMARKS.md). Same transaction, so no key
@@ -117,12 +137,24 @@ export async function commitWindow(
       const unordered = typedSource(staged.unordered, schema, natives, ctx, false);
       statement = 'check the staged keys against the target';
       const keys =
+        !bulk &&
         staged.rows > 0 &&
         (request.mode === 'merge' || request.mode === 'snapshot') &&
         schema.primaryKey.length > 0
           ? await keyCheck(conn, target, unordered.sql, unordered.params, schema.primaryKey)
           : undefined;
-      if (keys && !keys.anyInTarget && keys.distinct === staged.rows) {
+      if (bulk) {
+        upserted = await insertParts(run, target, names, staged, (part) =>
+          typedSource(part, schema, natives, ctx, false),
+        );
+        if (upserted !== staged.rows) {
+          statement = 'compare the rows read with the rows staged';
+          await staged.verify?.(); // names the spool file that is not what was written
+          throw new DestinationError(
+            `${ctx.streamKey}: the commit read ${upserted} staged rows where ${staged.rows} were staged`,
+          );
+        }
+      } else if (keys && !keys.anyInTarget && keys.distinct === staged.rows) {
         statement = 'insert of a window with only new, distinct keys';
         upserted = await run(
           `INSERT INTO ${target} (${columnList(names)}) SELECT ${columnList(names, 's.')} FROM (${unordered.sql}) AS s`,
@@ -207,6 +239,29 @@ export async function commitWindow(
     'window committed',
   );
   return counts;
+}
+
+/**
+ * Inserts the staged rows as they are, one statement per part in staging order (so the target's
+ * rowids follow the staging order: duckdb-bulk.ts ranks copies of a key by them); resolves with
+ * the rows inserted.
+ */
+async function insertParts(
+  run: Run,
+  target: string,
+  names: string[],
+  staged: StagedRows,
+  typed: (part: string) => { sql: string; params: DuckDBValue[] },
+): Promise<number> {
+  let inserted = 0;
+  for (const part of staged.parts) {
+    const { sql, params } = typed(part);
+    inserted += await run(
+      `INSERT INTO ${target} (${columnList(names)}) SELECT ${columnList(names, 's.')} FROM (${sql}) AS s`,
+      params,
+    );
+  }
+  return inserted;
 }
 
 /**

@@ -42,7 +42,30 @@ const INSTANCE_OPTIONS = {
   autoload_known_extensions: 'false',
   threads: String(workerThreads()),
   allocator_bulk_deallocation_flush_threshold: '32MiB',
+  memory_limit: `${memoryLimitMiB(0)}MiB`,
 };
+
+/**
+ * DuckDB's `memory_limit` (its buffer pool: cached table blocks, hash tables, sorts; past it,
+ * operators spill to `<database>.tmp`) for a schema of `columns` columns: a base plus a share per
+ * column, since the Appender and a wide insert hold a block per column. DuckDB's default (80 % of
+ * the machine's RAM) let the pool keep every block a sync ever read: RSS grew ~3.8 MB per 100k
+ * rows loaded. Measured (bench/results/duckdb-commit.md): 128 MiB keeps the narrow Scarf load flat;
+ * the 252-column customer_instances load fails its Appender at 128 MiB ("could not allocate
+ * block") and passes at 512 MiB. Too low for a schema and a commit fails; too high and RSS grows.
+ */
+export function memoryLimitMiB(columns: number, longestLine = 0): number {
+  return 128 + 2 * columns + lineMiB(longestLine);
+}
+
+/**
+ * What `read_csv` needs beyond that for lines longer than its default 2 MB `max_line_size`: its
+ * buffers are 16 lines long, two per reading thread (a 2.5 MB line failed a commit at 150 MiB).
+ */
+function lineMiB(longestLine: number): number {
+  if (longestLine <= 2_000_000) return 0;
+  return Math.ceil((32 * workerThreads() * longestLine) / 2 ** 20);
+}
 
 /** Runs callbacks one at a time, in call order. */
 export class Mutex {
@@ -69,6 +92,26 @@ export interface SharedDatabase {
   readonly writes: Mutex;
   refs: number;
   readonly connections: Set<DuckDBConnection>;
+  /** The `memory_limit` set (MiB): only ever raised, by `fitMemoryLimit`. */
+  memoryLimitMiB: number;
+}
+
+/**
+ * Raises the instance's `memory_limit` (SET GLOBAL: every connection) to fit a schema of `columns`
+ * columns, never lowers it: a load of a narrower table must not starve a wider one running at
+ * the same time. Called when a load begins, when its schema grows, and before a commit reads
+ * spooled lines longer than `read_csv`'s default limit.
+ */
+export async function fitMemoryLimit(
+  db: SharedDatabase,
+  conn: DuckDBConnection,
+  columns: number,
+  longestLine = 0,
+): Promise<void> {
+  const want = memoryLimitMiB(columns, longestLine);
+  if (want <= db.memoryLimitMiB) return;
+  db.memoryLimitMiB = want;
+  await conn.run(`SET GLOBAL memory_limit = '${want}MiB'`);
 }
 
 const databases = new Map<string, Promise<SharedDatabase>>();
@@ -106,6 +149,7 @@ export async function acquireDatabase(path: string, log: Logger): Promise<Shared
           writes: new Mutex(),
           refs: 0,
           connections: new Set<DuckDBConnection>(),
+          memoryLimitMiB: memoryLimitMiB(0),
         };
       } catch (err) {
         databases.delete(key);

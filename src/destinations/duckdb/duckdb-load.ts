@@ -27,7 +27,7 @@ import type {
 } from '../../core/contracts.js';
 import { DestinationError, ExportSyncError, errorMessage } from '../../core/errors.js';
 import { commitWindow } from './duckdb-commit.js';
-import { connect, disconnect, type SharedDatabase } from './duckdb-database.js';
+import { connect, disconnect, fitMemoryLimit, type SharedDatabase } from './duckdb-database.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import type { Namespace } from './duckdb-sql.js';
 import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
@@ -59,6 +59,8 @@ export class DuckDbLoad implements Load {
     private readonly ns: Namespace,
     private readonly request: LoadRequest,
     private readonly log: Logger,
+    /** A creating merge window of at least this many rows starts a bulk first load (duckdb-bulk.ts). */
+    private readonly bulkMinRows: number,
   ) {}
 
   static async begin(
@@ -66,17 +68,19 @@ export class DuckDbLoad implements Load {
     ns: Namespace,
     request: LoadRequest,
     log: Logger,
+    bulkMinRows: number,
   ): Promise<DuckDbLoad> {
     let conn: DuckDBConnection | undefined;
     const sql = createStageSql(request.schema.columns);
     try {
       conn = await connect(db);
+      await fitMemoryLimit(db, conn, request.schema.columns.length);
       await conn.run(sql);
     } catch (err) {
       if (conn) disconnect(db, conn);
       throw classifyDuckDbError(err, `begin load of ${request.streamKey}`, { path: db.path, statement: sql });
     }
-    const load = new DuckDbLoad(db, conn, ns, request, log);
+    const load = new DuckDbLoad(db, conn, ns, request, log, bulkMinRows);
     load.stagedColumns = request.schema.columns.map((c) => ({ ...c }));
     return load;
   }
@@ -143,8 +147,20 @@ export class DuckDbLoad implements Load {
    */
   private async stagedRows(schema: TableSchema): Promise<StagedRows> {
     const columns = this.stagedColumns.map((c) => c.name);
+    const longest = this.spool?.longestLine ?? 0;
+    const staged = await this.spoolRead(async () => {
+      await fitMemoryLimit(this.db, this.conn, columns.length, longest);
+      return stagedRows({ conn: this.conn, spool: this.spool, staged: this.staged, columns }, schema);
+    });
+    const verify = staged.verify;
+    if (verify) staged.verify = () => this.spoolRead(verify);
+    return staged;
+  }
+
+  /** Runs a read of the spooled rows; a failure breaks the load (see `stagedRows`). */
+  private async spoolRead<T>(read: () => Promise<T>): Promise<T> {
     try {
-      return await stagedRows({ conn: this.conn, spool: this.spool, staged: this.staged, columns }, schema);
+      return await read();
     } catch (err) {
       this.broken = err;
       throw classifyDuckDbError(err, `reading the spooled rows of ${this.request.streamKey}`, {
@@ -175,9 +191,21 @@ export class DuckDbLoad implements Load {
     await this.followSchema(schema);
     this.closeAppender();
     const staged = await this.stagedRows(schema);
-    const { db, conn, ns, log, stagedTypes } = this;
+    const verify = staged.verify;
+    let verified = false;
+    if (verify) staged.verify = () => ((verified = true), verify());
+    const { db, conn, ns, log, stagedTypes, bulkMinRows } = this;
     const { streamKey, runId } = this.request;
-    const counts = await commitWindow({ db, conn, ns, log, streamKey, runId, stagedTypes }, request, staged);
+    let counts: CommitResult;
+    try {
+      const ctx = { db, conn, ns, log, streamKey, runId, stagedTypes, bulkMinRows };
+      counts = await commitWindow(ctx, request, staged);
+    } catch (err) {
+      // the check pass was left to the commit and the commit failed before it: a spool that is
+      // not what was written fails with the check's own error (naming the file) and breaks the load
+      if (verify && !verified) await verify();
+      throw err;
+    }
     await this.finish();
     return counts;
   }
@@ -192,6 +220,13 @@ export class DuckDbLoad implements Load {
     const added = schema.columns.slice(this.stagedColumns.length);
     if (added.length === 0) return;
     this.closeAppender(); // an appender is bound to the table's columns at creation
+    try {
+      await fitMemoryLimit(this.db, this.conn, schema.columns.length);
+    } catch (err) {
+      throw classifyDuckDbError(err, `raising memory_limit for ${this.request.streamKey}`, {
+        path: this.db.path,
+      });
+    }
     for (const c of added) {
       const sql = addStageColumnSql(c.name);
       try {

@@ -90,6 +90,11 @@ export class DuckDbSpool {
     return this.count;
   }
 
+  /** Upper bound of the longest line spooled, in bytes (exact when every write measured it). */
+  get longestLine(): number {
+    return this.segments.reduce((m, seg) => Math.max(m, seg.longest), 0);
+  }
+
   /** The spool's directory (undefined before the first write and after `discard`). */
   get directory(): string | undefined {
     return this.dir;
@@ -143,6 +148,33 @@ export class DuckDbSpool {
     );
     used.forEach((seg, i) => this.assertCount(this.segments.indexOf(seg), seg, Number(row[i])));
     return row.slice(used.length);
+  }
+
+  /**
+   * Readies the files for `source`/`parts` WITHOUT the check pass, when every write to every file
+   * measured its lines (`CsvRows.stats`: `max_line_size` is then exact up front); returns false
+   * (nothing done) otherwise. The caller must then prove the read complete another way: compare the
+   * rows a statement read from `parts` with `rows`, and run `check` when they differ (it names the
+   * file) — a read that skipped both would drop or shift rows without an error.
+   */
+  async prepareUnchecked(): Promise<boolean> {
+    const used = this.segments.filter((seg) => seg.rows > 0);
+    if (used.some((seg) => !seg.measured)) return false;
+    await this.closeFile();
+    for (const seg of used)
+      if (seg.maxLine === undefined && seg.longest + 1 > DEFAULT_MAX_LINE) seg.maxLine = seg.longest + 1;
+    return true;
+  }
+
+  /**
+   * One subquery per file, in spool order, each in the staging table's shape without sequence
+   * numbers: statements run on them one after another keep the staging order across files (a
+   * UNION ALL read in parallel need not).
+   */
+  parts(shape: SpoolShape): string[] {
+    return this.segments
+      .filter((seg) => seg.rows > 0)
+      .map((seg) => this.union({ columns: shape.columns }, [seg], false));
   }
 
   /**

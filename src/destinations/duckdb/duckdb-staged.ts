@@ -60,8 +60,19 @@ export interface StagedRows {
   /** The same rows without `SEQ`, for statements that need no order. */
   unordered: string;
   rows: number;
+  /**
+   * The same rows as `unordered`, split in staging order (the staging table, then each spool
+   * file): inserting them one statement after another gives the target rows in staging order.
+   */
+  parts: string[];
   /** Decimal sizes measured while checking the spool, per schema column typed decimal. */
   needs?: Map<string, DecimalNeed>;
+  /**
+   * Set when the spool's check pass was NOT run (every write carried its stats): the commit must
+   * either compare the rows it read from `parts` with `rows` or call this before reading the
+   * spool. Throws as the check does (DestinationError naming the file, or DuckDB's CSV error).
+   */
+  verify?: () => Promise<void>;
 }
 
 /** What the load has staged so far. */
@@ -87,7 +98,8 @@ export interface Staging {
  */
 export async function stagedRows(staging: Staging, schema: TableSchema): Promise<StagedRows> {
   const { conn, spool, staged, columns } = staging;
-  if (!spool || spool.rows === 0) return { ref: STAGE_REF, unordered: STAGE_REF, rows: staged };
+  if (!spool || spool.rows === 0)
+    return { ref: STAGE_REF, unordered: STAGE_REF, rows: staged, parts: staged > 0 ? [STAGE_REF] : [] };
   const decimals = schema.columns.filter((c) => c.type === 'decimal');
   const needExprs = decimals.flatMap((c) => decimalNeedExprs(quoteIdent(c.name)));
   const needs = new Map<string, DecimalNeed>();
@@ -101,8 +113,11 @@ export async function stagedRows(staging: Staging, schema: TableSchema): Promise
     });
   // the writers' stats, when every spooled write carried them for these columns: the check then
   // only counts records (the decimal expressions are most of its cost); else it measures too
+  // and when every write measured its lines too, the record count is left to the commit (the
+  // rows its insert read, or `verify`): the check pass is then off the commit's path entirely
   const fromStats = spool.measuredDigits(decimals.map((c) => columns.indexOf(c.name)));
-  const checked = await spool.check(conn, { columns }, fromStats ? [] : needExprs);
+  const unchecked = fromStats !== undefined && (await spool.prepareUnchecked());
+  const checked = unchecked ? [] : await spool.check(conn, { columns }, fromStats ? [] : needExprs);
   measure(fromStats ? fromStats.flatMap((d) => [d.intDigits, d.scale]) : checked);
   if (staged > 0 && needExprs.length > 0) {
     const reader = await conn.runAndReadAll(`SELECT ${needExprs.join(', ')} FROM ${STAGE_REF}`);
@@ -114,7 +129,14 @@ export async function stagedRows(staging: Staging, schema: TableSchema): Promise
     staged === 0
       ? fromSpool(seq)
       : `(SELECT ${columnList(seq ? [SEQ, ...columns] : columns)} FROM ${STAGE_REF} UNION ALL SELECT * FROM ${fromSpool(seq)})`;
-  return { ref: fromBoth(true), unordered: fromBoth(false), rows: staged + spool.rows, needs };
+  return {
+    ref: fromBoth(true),
+    unordered: fromBoth(false),
+    rows: staged + spool.rows,
+    parts: [...(staged > 0 ? [STAGE_REF] : []), ...spool.parts({ columns })],
+    needs,
+    ...(unchecked ? { verify: async () => void (await spool.check(conn, { columns }, [])) } : {}),
+  };
 }
 
 /** What `typedSource` casts under: the staging's types and the load's run id. */

@@ -17,6 +17,7 @@ import {
   STATE_TABLE,
   type ColumnMapRow,
 } from '../bookkeeping-state.js';
+import { createBulkTableSql } from './duckdb-bulk.js';
 import { createWindowsTableSql } from './duckdb-ledger.js';
 import { columnList, qualified, schemaRef, type Namespace } from './duckdb-sql.js';
 
@@ -53,6 +54,7 @@ export async function bootstrap(c: DuckDBConnection, ns: Namespace): Promise<voi
     // added after the first release: tables created before it get the column here
     await c.run(`ALTER TABLE ${qualified(ns, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS stats JSON`);
     await c.run(createWindowsTableSql(ns));
+    await c.run(createBulkTableSql(ns));
     await c.run('COMMIT');
   } catch (err) {
     await c.run('ROLLBACK').catch(() => undefined);

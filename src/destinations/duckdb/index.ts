@@ -19,6 +19,7 @@ import type {
   LoadRequest,
   Logger,
   RunRecord,
+  SettleResult,
   WindowRecord,
   StreamLock,
   StreamState,
@@ -27,6 +28,7 @@ import { LockedError, errorMessage } from '../../core/errors.js';
 
 /** How often a waiting open tries the file again. */
 const LOCK_POLL_MS = 250;
+import { BULK_FIRST_LOAD_MIN_ROWS, settleBulk } from './duckdb-bulk.js';
 import { describeTable } from './duckdb-catalog.js';
 import {
   acquireDatabase,
@@ -59,6 +61,11 @@ export interface DuckDbDestinationOptions {
   log: Logger;
   /** How long to wait for another process to release the file before a LockedError (default 0). */
   lockWaitMs?: number;
+  /**
+   * A merge window of at least this many rows that creates its keyed table starts a bulk first
+   * load (appends until `settle`, duckdb-bulk.ts). Default `BULK_FIRST_LOAD_MIN_ROWS`.
+   */
+  bulkFirstLoadMinRows?: number;
 }
 
 export function createDuckDbDestination(options: DuckDbDestinationOptions): Destination {
@@ -160,7 +167,32 @@ class DuckDbDestination implements Destination {
 
   async beginLoad(request: LoadRequest): Promise<Load> {
     const db = await this.database();
-    return DuckDbLoad.begin(db, this.ns(db), request, this.log.child({ stream: request.streamKey }));
+    const bulkMinRows = this.options.bulkFirstLoadMinRows ?? BULK_FIRST_LOAD_MIN_ROWS;
+    return DuckDbLoad.begin(
+      db,
+      this.ns(db),
+      request,
+      this.log.child({ stream: request.streamKey }),
+      bulkMinRows,
+    );
+  }
+
+  /**
+   * Ends the bulk first load of `table` (duckdb-bulk.ts): one transaction under the commit mutex,
+   * so no commit of this process runs in between (no other process can have the file open).
+   */
+  async settle(table: string): Promise<SettleResult> {
+    return this.write(`settling the bulk first load of ${table}`, async (c, db) => {
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const removed = await settleBulk(c, this.ns(db), table);
+        await c.run('COMMIT');
+        return { settled: removed !== null, duplicatesRemoved: removed ?? 0 };
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /** The shared instance, opened on first use (so check() works before open()). */
