@@ -25,6 +25,14 @@
  *   distinctC     the same with DISTINCT ON on `id COLLATE "C"` (what the load runs since then)
  *   textstage     distinctC with every staging column text, cast by the insert
  *   keyC          distinctC with the target's key column `text COLLATE "C"` (btree compares bytes)
+ *   bulk          the deferred-key first load: target without its key; every window distinctC and
+ *                 a plain INSERT (no savepoint, no sample); then one "settle" transaction: lock,
+ *                 ADD PRIMARY KEY (maintenance_work_mem 256MB), in the phase "settle"
+ *   bulkdedupe    bulk, and settle first deletes repeated keys (window function over the table):
+ *                 the path a source that repeats keys takes (none does here: the price of the scan)
+ *   bulk1g        bulk with maintenance_work_mem 1GB for the key build
+ * Parallel index-build workers are other processes: the probe sets max_parallel_maintenance_workers
+ * = 0 so the whole build is in the backend's CPU (the destination allows them; wall only).
  * After the load, each keyed variant re-merges the last day (a lookback re-read: every key in the
  * target, no row changed) through the sample probe and ON CONFLICT, reported as "daily".
  */
@@ -90,6 +98,10 @@ interface Variant {
   text?: boolean;
   /** The target's key column in the "C" collation. */
   keyC?: boolean;
+  /** Target without its key until one settle at the end (`dedupe`: delete repeats first). */
+  bulk?: 'plain' | 'dedupe';
+  /** maintenance_work_mem of the settle's key build (default 256MB). */
+  buildMem?: string;
 }
 const VARIANTS: Record<string, Variant> = {
   limit: { commit: 'limit' },
@@ -108,6 +120,16 @@ const VARIANTS: Record<string, Variant> = {
   distinctC: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true },
   textstage: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, text: true },
   keyC: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, keyC: true },
+  bulk: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, bulk: 'plain' },
+  bulkdedupe: { staging: 'cache', commit: 'stage', dedupe: 'distinctC', plain: true, bulk: 'dedupe' },
+  bulk1g: {
+    staging: 'cache',
+    commit: 'stage',
+    dedupe: 'distinctC',
+    plain: true,
+    bulk: 'plain',
+    buildMem: '1GB',
+  },
 };
 
 function windowSql(stage: string, target: string, v: Variant, dedupe: boolean, onConflict: boolean): string {
@@ -141,7 +163,7 @@ const zero = (): Phase => ({ wall: 0, cpu: 0, walMb: 0 });
 async function run(
   name: string,
   v: Variant,
-): Promise<{ copy: Phase; commit: Phase; daily: Phase; rows: number }> {
+): Promise<{ copy: Phase; commit: Phase; settle: Phase; daily: Phase; rows: number }> {
   const client = new pg.Client({
     connectionString: url,
     options: `-c TimeZone=UTC -c temp_buffers=${v.tempBuffers ?? '128MB'}`,
@@ -151,7 +173,7 @@ async function run(
   const lsn = async (): Promise<string> =>
     (await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
   const schema = `probe_${process.pid}_${name}`;
-  const phases = { copy: zero(), commit: zero(), daily: zero() };
+  const phases = { copy: zero(), commit: zero(), settle: zero(), daily: zero() };
   const timed = async (phase: Phase, fn: () => Promise<unknown>): Promise<void> => {
     const [w0, c0, l0] = [performance.now(), cpuSeconds(pid), await lsn()];
     await fn();
@@ -174,7 +196,7 @@ async function run(
       .map((c) => `${q(c.name)} ${c.type}${v.keyC && c.name === 'id' ? ' COLLATE "C"' : ''}`)
       .join(', ');
     await client.query(
-      `CREATE TABLE ${target} (${targetDefs}${v.commit === 'limit' ? '' : ', PRIMARY KEY ("id")'})`,
+      `CREATE TABLE ${target} (${targetDefs}${v.commit === 'limit' || v.bulk ? '' : ', PRIMARY KEY ("id")'})`,
     );
     await client.query('CHECKPOINT');
     for (const [i, file] of days.entries()) {
@@ -208,7 +230,9 @@ async function run(
           );
           dedupe = r.rows[0]?.dup !== false;
         }
-        if (v.plain || i === 0) {
+        if (v.bulk) {
+          await client.query(windowSql(stage, target, v, dedupe, false), ['probe']);
+        } else if (v.plain || i === 0) {
           await client.query('SAVEPOINT plain');
           await client.query(windowSql(stage, target, v, dedupe, false), ['probe']);
           await client.query('RELEASE SAVEPOINT plain');
@@ -218,6 +242,22 @@ async function run(
         await client.query('COMMIT');
       });
       await client.query(`DROP TABLE ${stage}`);
+    }
+    if (v.bulk) {
+      await timed(phases.settle, async () => {
+        await client.query('BEGIN');
+        await client.query(`LOCK TABLE ${target} IN ACCESS EXCLUSIVE MODE`);
+        await client.query(`SET LOCAL maintenance_work_mem = '${v.buildMem ?? '256MB'}'`);
+        await client.query(`SET LOCAL max_parallel_maintenance_workers = 0`);
+        if (v.bulk === 'dedupe') {
+          await client.query(`SET LOCAL work_mem = '128MB'`);
+          await client.query(
+            `DELETE FROM ${target} WHERE ctid = ANY (ARRAY (SELECT c FROM (SELECT ctid AS c, row_number() OVER (PARTITION BY "id" COLLATE "C" ORDER BY "time" DESC NULLS LAST, "_exportsync_loaded_at" DESC NULLS LAST, age(xmin), ctid DESC) AS n FROM ${target}) d WHERE n > 1))`,
+          );
+        }
+        await client.query(`ALTER TABLE ${target} ADD PRIMARY KEY ("id")`);
+        await client.query('COMMIT');
+      });
     }
     if (v.commit === 'stage') {
       const stage = 'pg_temp."stage"';
@@ -247,7 +287,7 @@ async function run(
 const names = list?.split(',') ?? Object.keys(VARIANTS);
 const f = (x: number): string => x.toFixed(2);
 process.stdout.write(
-  '| round | variant | total wall s | server CPU s (COPY + commit) | daily re-merge: wall · CPU s | WAL MB | load avg |\n| --- | --- | --- | --- | --- | --- | --- |\n',
+  '| round | variant | total wall s | server CPU s (COPY + commit + settle) | daily re-merge: wall · CPU s | WAL MB | load avg |\n| --- | --- | --- | --- | --- | --- | --- |\n',
 );
 for (let r = 1; r <= Number(rounds); r++) {
   for (const name of names) {
@@ -256,7 +296,7 @@ for (let r = 1; r <= Number(rounds); r++) {
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
     const t = await run(name, v);
     process.stdout.write(
-      `| ${r} | ${name} | ${f(t.copy.wall + t.commit.wall)} (${f(t.copy.wall)} + ${f(t.commit.wall)}) | ${f(t.copy.cpu + t.commit.cpu)} (${f(t.copy.cpu)} + ${f(t.commit.cpu)}) | ${f(t.daily.wall)} · ${f(t.daily.cpu)} | ${(t.copy.walMb + t.commit.walMb).toFixed(0)} | ${load} | rows ${t.rows}\n`,
+      `| ${r} | ${name} | ${f(t.copy.wall + t.commit.wall + t.settle.wall)} (${f(t.copy.wall)} + ${f(t.commit.wall)} + ${f(t.settle.wall)}) | ${f(t.copy.cpu + t.commit.cpu + t.settle.cpu)} (${f(t.copy.cpu)} + ${f(t.commit.cpu)} + ${f(t.settle.cpu)}) | ${f(t.daily.wall)} · ${f(t.daily.cpu)} | ${(t.copy.walMb + t.commit.walMb + t.settle.walMb).toFixed(0)} | ${load} | rows ${t.rows}\n`,
     );
   }
 }

@@ -9,9 +9,10 @@
  * machine) of every backend the child's clients talk to, every 50 ms until the backend exits, and
  * writes the sum as the kind "server CPU (backends)" (count = backends, ms = CPU ms): the server's
  * share of the sync, which moves far less with the machine's load than wall time does. Up to
- * 50 ms per backend (its last statements and its exit) are not seen.
+ * 50 ms per backend (its last statements and its exit) are not seen. Parallel workers of those
+ * backends (found by their command line) are counted with them, up to their last 50 ms.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 
 interface Totals {
@@ -41,9 +42,33 @@ function kindOf(text: string): string {
     .join(' ');
 }
 
-/** Last seen CPU seconds per backend pid. */
+/** Last seen CPU seconds per backend pid (and per parallel worker of one of them). */
 const backendCpu = new Map<number, number>();
+/**
+ * Adds the parallel workers of the tracked backends (an index build, a parallel scan): separate
+ * processes, `postgres: parallel worker for PID <leader>`, whose CPU the leader's stat omits.
+ */
+function findWorkers(): void {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((f) => /^\d+$/.test(f));
+  } catch {
+    return;
+  }
+  for (const p of pids) {
+    const pid = Number(p);
+    if (backendCpu.has(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+      const leader = /parallel worker for PID (\d+)/.exec(cmd)?.[1];
+      if (leader && backendCpu.has(Number(leader))) backendCpu.set(pid, 0);
+    } catch {
+      // gone
+    }
+  }
+}
 function sampleBackends(): void {
+  findWorkers();
   for (const pid of backendCpu.keys()) {
     try {
       const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
