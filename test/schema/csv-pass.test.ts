@@ -19,6 +19,7 @@ import { CsvByteScanner } from '../../src/http/csv-scan.js';
 import { CsvSplitter } from '../../src/http/csv-split.js';
 import { RowMapper } from '../../src/schema/mapper.js';
 import type { CsvPassWriter } from '../../src/schema/csv-pass.js';
+import { rng } from '../support/rng.js';
 import { acquireDatabase, releaseDatabase } from '../../src/destinations/duckdb/duckdb-database.js';
 import { decimalNeedExprs } from '../../src/destinations/duckdb/duckdb-load-target.js';
 import { DuckDbSpool } from '../../src/destinations/duckdb/duckdb-spool.js';
@@ -80,6 +81,25 @@ function decode(bytes: Uint8Array): Array<string | null> {
   return out[0] as Array<string | null>;
 }
 
+/**
+ * The values of an encoded line read strictly, as COPY (FORMAT csv) reads them: an unquoted empty
+ * field is NULL, a quoted empty one '' (which no line may hold: the mapper never makes '').
+ */
+function decodeStrict(bytes: Uint8Array): Array<string | null> {
+  expect(bytes[bytes.length - 1]).toBe(10);
+  const s = new CsvByteScanner();
+  s.push(bytes.subarray(0, bytes.length - 1));
+  expect(s.next(true)).toBe(true);
+  expect(s.irregular).toBe(false);
+  return Array.from({ length: s.count }, (_, f) => {
+    const a = s.starts[f] as number;
+    const b = s.ends[f] as number;
+    if (a === b) return s.quoted[f] ? '' : null;
+    const text = Buffer.from(s.buf.subarray(a, b)).toString('utf8');
+    return s.quoted[f] ? text.replaceAll('""', '"') : text;
+  });
+}
+
 /** The mapper's own Row for the record (the string path). */
 function mapped(m: RowMapper, fields: string[], line: string): Array<string | null> {
   const values: string[][] = [];
@@ -107,6 +127,45 @@ describe('CsvPassWriter', () => {
     const empty = 'x,2025-10-01T00:00:00Z,"",';
     expect(w.write(spans(empty), out)).toBe(true);
     expect(decode(out.take())).toEqual(mapped(m, fields, empty));
+  });
+
+  it('copies runs of string columns as their bytes and spells a quoted empty value NULL, wherever it stands (random records)', () => {
+    const strings: DictionaryColumn[] = ['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, type: 'string' }));
+    const columns = [
+      DICT[0]!,
+      strings[0]!,
+      strings[1]!,
+      DICT[1]!,
+      strings[2]!,
+      strings[3]!,
+      strings[4]!,
+      DICT[2]!,
+    ];
+    const r = rng(7);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)] as T;
+    const values = ['', '""', 'x', 'plain text', '"q,""x"""', 'é日本', '"a b"', '""""', '" "'];
+    const cells: Record<string, () => string> = {
+      time: () => pick(['2025-10-01T00:00:00Z', '2025-10-01 12:00:00+02:00']),
+      amount: () => pick(['', '1.50', '-3']),
+    };
+    const names = columns.map((c) => c.name);
+    let written = 0;
+    // the header in table order (one run per stretch of string columns), then shuffled (runs cut)
+    for (const fields of [names, ['c', 'a', 'b', 'id', 'e', 'time', 'd', 'amount']]) {
+      const m = mapper({ columns, dynamicColumns: false });
+      const w = m.csvWriterFor(fields)!;
+      for (let i = 0; i < 400; i++) {
+        const line = fields.map((f) => (cells[f] ?? (() => pick(values)))()).join(',');
+        const out = new ByteBuffer(8);
+        if (!w.write(spans(line), out)) {
+          expect(out.length, line).toBe(0);
+          continue;
+        }
+        written++;
+        expect(decodeStrict(out.take()), line).toEqual(mapped(m, fields, line));
+      }
+    }
+    expect(written).toBeGreaterThan(500);
   });
 
   it('refuses what the mapper keeps in _extra or refuses itself, leaving the buffer as it was', () => {
