@@ -56,6 +56,7 @@ const CANONICAL = 3;
 const REFUSE = 4;
 
 const encoder = new TextEncoder();
+const COMMA_BYTES = Uint8Array.of(COMMA);
 
 /** CSV bytes of a constant cell (the audit values), quoted when it needs to be. */
 function constantBytes(value: string): Uint8Array {
@@ -113,6 +114,7 @@ export class CsvPassWriter implements CsvRecordWriter {
   private fieldOf = new Int32Array(0);
   private canon: Array<ByteCanonicalizer | null> = [];
   private constants: Array<Uint8Array | null> = [];
+  private constantViews: Array<DataView | null> = [];
   private constantBytes = 0;
   /** Fields that are no column (PENDING, `_extra`): they must be empty. */
   private mustBeEmpty = new Int32Array(0);
@@ -186,6 +188,28 @@ export class CsvPassWriter implements CsvRecordWriter {
         c + 1 < width && this.kinds[c + 1] === COPY && this.fieldOf[c + 1] === this.fieldOf[c]! + 1;
       this.runs[c] = next ? this.runs[c + 1]! + 1 : 1;
     }
+    // a stretch of constant columns (NULL ones between them) is one text, its commas included;
+    // `runs` of its first column counts the columns it covers
+    this.constantViews = new Array<DataView | null>(width).fill(null);
+    for (let c = 0; c < width; c++) {
+      if (this.kinds[c] !== CONSTANT) continue;
+      let e = c;
+      for (let k = c + 1; k < width && this.kinds[k] !== COPY && this.kinds[k] !== CANONICAL; k++) {
+        if (this.kinds[k] === REFUSE) break;
+        if (this.kinds[k] === CONSTANT) e = k;
+      }
+      const parts: Uint8Array[] = [];
+      for (let k = c; k <= e; k++) {
+        if (k > c) parts.push(COMMA_BYTES);
+        const bytes = this.constants[k];
+        if (bytes) parts.push(bytes);
+      }
+      const text = Buffer.concat(parts);
+      this.constants[c] = text;
+      this.constantViews[c] = viewOf(text);
+      this.runs[c] = e - c + 1;
+      c = e;
+    }
     const measure = new Uint8Array(width);
     for (let c = 0; c < width; c++) {
       const kind = this.kinds[c];
@@ -252,7 +276,8 @@ export class CsvPassWriter implements CsvRecordWriter {
       if (kind === NULL_COLUMN) continue;
       if (kind === CONSTANT) {
         const bytes = this.constants[c] as Uint8Array;
-        for (let i = 0; i < bytes.length; i++) buf[p++] = bytes[i] as number;
+        p = copySpan(buf, dv, p, bytes, this.constantViews[c] as DataView, 0, bytes.length);
+        c += (runs[c] as number) - 1;
         continue;
       }
       const j = fieldOf[c] as number;
