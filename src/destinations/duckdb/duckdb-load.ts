@@ -118,7 +118,9 @@ export class DuckDbLoad implements Load {
     await this.followSchema(schema);
     if (rows.rows === 0) return;
     this.noteTypes(schema);
-    this.spool ??= new DuckDbSpool(this.db, key);
+    this.spool ??= new DuckDbSpool(this.db, key, (longest) =>
+      fitMemoryLimit(this.db, this.conn, this.stagedColumns.length, longest),
+    );
     await this.spoolWith(() => this.spool!.appendCsv(rows));
   }
 

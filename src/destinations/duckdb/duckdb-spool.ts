@@ -83,6 +83,8 @@ export class DuckDbSpool {
     private readonly db: SharedDatabase,
     /** Names the load in errors (its stream key). */
     private readonly label: string,
+    /** Makes room for reading lines of `longestLine` bytes (DuckDB's memory_limit) before a retry. */
+    private readonly fitLines?: (longestLine: number) => Promise<void>,
   ) {}
 
   /** Rows spooled so far. */
@@ -90,9 +92,13 @@ export class DuckDbSpool {
     return this.count;
   }
 
-  /** Upper bound of the longest line spooled, in bytes (exact when every write measured it). */
+  /**
+   * The longest line a read will be sized for, in bytes: exact for files whose writes all measured
+   * their lines, else known only once a read found a line too long (`max_line_size` raised). An
+   * unmeasured file's bound (its largest write) would overstate it by the whole write.
+   */
   get longestLine(): number {
-    return this.segments.reduce((m, seg) => Math.max(m, seg.longest), 0);
+    return this.segments.reduce((m, seg) => Math.max(m, seg.measured ? seg.longest : (seg.maxLine ?? 0)), 0);
   }
 
   /** The spool's directory (undefined before the first write and after `discard`). */
@@ -228,6 +234,7 @@ export class DuckDbSpool {
       const raise = segs.filter((seg) => seg.maxLine === undefined && seg.longest + 1 > DEFAULT_MAX_LINE);
       if (!tooLong || raise.length === 0) throw err;
       for (const seg of raise) seg.maxLine = seg.longest + 1;
+      await this.fitLines?.(this.longestLine);
       return read();
     }
   }
