@@ -36,12 +36,18 @@ export function workerThreads(cores = availableParallelism()): number {
  * ratcheted up to ~400 MB over its first windows while DuckDB itself held < 40 MB. At 32 MB the
  * pages go back after each large statement: peak RSS of 10 windows of 100k rows 411 → ~300 MB
  * for ~0.5 s more system CPU per million rows (bench/results/duckdb-commit.md).
+ *
+ * `allocator_background_threads`: a jemalloc thread that returns freed dirty pages in the background
+ * instead of keeping them until the next allocation. With the bulk first load the buffer pool stays
+ * flat, and what still grew was those pages: peak RSS of 10 windows of 100k rows (destination
+ * alone) 388–417 → 329–360 MB, same CPU (bench/results/duckdb-commit.md, 2026-11-26 session 4).
  */
 const INSTANCE_OPTIONS = {
   autoinstall_known_extensions: 'false',
   autoload_known_extensions: 'false',
   threads: String(workerThreads()),
   allocator_bulk_deallocation_flush_threshold: '32MiB',
+  allocator_background_threads: 'true',
   memory_limit: `${memoryLimitMiB(0)}MiB`,
 };
 
