@@ -1893,5 +1893,212 @@ export function destinationContract(
         expect(await d.getState('test.events')).toBeNull();
       });
     });
+
+    settleCases(name, () => setup().then(() => ({ h, d })));
+  });
+}
+
+/**
+ * The settle cases alone, against another harness (e.g. one whose destination defers the key from
+ * the first row, so that these cases run the bulk first load and not only the keyed merge).
+ */
+export function settleContract(name: string, makeHarness: () => Promise<DestinationHarness>): void {
+  describe(`settle contract: ${name}`, () => {
+    let h: DestinationHarness | undefined;
+    afterEach(async () => {
+      await h?.cleanup();
+      h = undefined;
+    });
+    settleCases(name, async () => {
+      h = await makeHarness();
+      return { h, d: h.destination };
+    });
+  });
+}
+
+// ── the bulk first load (`Destination.settle`) ──
+// A destination may fill a new merge table without its key and settle it after the stream's
+// windows. Whether it deferred the key or merged each window, after settle the rows must be those
+// of the merges: one per key, the latest cursor, on equal cursors the later run. These cases
+// only run where `settle` exists; they never ask whether the key was deferred.
+function settleCases(name: string, open: () => Promise<{ h: DestinationHarness; d: Destination }>): void {
+  describe('settle (bulk first load)', () => {
+    /** Opens the harness; skips the case when this destination has no settle. */
+    const setupSettle = async (skip: (note?: string) => never) => {
+      const opened = await open();
+      if (!opened.d.settle) skip(`${name}: Destination.settle not implemented`);
+      return { h: opened.h, d: opened.d, settle: (t: string) => opened.d.settle!(t) };
+    };
+    const DAY3 = win('2024-01-03T00:00:00Z', '2024-01-04T00:00:00Z');
+
+    it('a key repeated across windows and runs is in the table once after settle: the latest cursor, on equal cursors the later run', async ({
+      skip,
+    }) => {
+      const { h, d, settle } = await setupSettle(skip);
+      const schema = eventsSchema();
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T01:00:00Z', 'a-day1', '1'],
+            ['b', '2024-01-01T02:00:00Z', 'b-day1', '2'],
+            ['c', '2024-01-01T03:00:00Z', 'c-run1', '3'],
+          ],
+        ],
+      });
+      await loadWindow(d, {
+        schema,
+        window: DAY2,
+        batches: [
+          [
+            ['a', '2024-01-02T05:00:00Z', 'a-day2', '10'],
+            ['d', '2024-01-02T01:00:00Z', 'd-day2', '4'],
+          ],
+        ],
+      });
+      // a later run re-reads day 1: c again with the same cursor and another value
+      await loadWindow(d, {
+        schema,
+        runId: 'run-2',
+        batches: [[['c', '2024-01-01T03:00:00Z', 'c-run2', '30']]],
+      });
+      const r = await settle('events');
+      expect(r.duplicatesRemoved).toBeGreaterThanOrEqual(0);
+      expect(pick(await h.rows('events', ['id']), ['id', 'name', 'n', '_exportsync_run_id'])).toEqual([
+        { id: 'a', name: 'a-day2', n: '10', _exportsync_run_id: 'run-1' },
+        { id: 'b', name: 'b-day1', n: '2', _exportsync_run_id: 'run-1' },
+        { id: 'c', name: 'c-run2', n: '30', _exportsync_run_id: 'run-2' },
+        { id: 'd', name: 'd-day2', n: '4', _exportsync_run_id: 'run-1' },
+      ]);
+      if (r.settled) expect(r.duplicatesRemoved).toBe(2);
+      expect(await d.getState('test.events')).not.toBeNull();
+    });
+
+    it('settle of a settled table, of a table never bulk-loaded and of a missing table is a no-op', async ({
+      skip,
+    }) => {
+      const { h, d, settle } = await setupSettle(skip);
+      await loadWindow(d, { schema: eventsSchema(), batches: [[['a', '2024-01-01T01:00:00Z', 'a', '1']]] });
+      await settle('events');
+      const before = await h.rows('events', ['id']);
+      expect(await settle('events')).toEqual({ settled: false, duplicatesRemoved: 0 });
+      expect(await h.rows('events', ['id'])).toEqual(before);
+      expect(await settle('no_such_table')).toEqual({ settled: false, duplicatesRemoved: 0 });
+      expect(await d.describeTable('no_such_table')).toBeNull();
+    });
+
+    it('after settle the key is enforced: a later commit of a key updates it', async ({ skip }) => {
+      const { h, d, settle } = await setupSettle(skip);
+      const schema = eventsSchema();
+      await loadWindow(d, { schema, batches: [[['a', '2024-01-01T01:00:00Z', 'first', '1']]] });
+      await settle('events');
+      const again = await loadWindow(d, {
+        schema,
+        window: DAY2,
+        runId: 'run-2',
+        batches: [
+          [
+            ['a', '2024-01-02T01:00:00Z', 'second', '2'],
+            ['b', '2024-01-02T01:00:00Z', 'b', '3'],
+          ],
+        ],
+      });
+      expect(again).toEqual({ staged: 2, upserted: 2, deleted: 0 });
+      expect(pick(await h.rows('events', ['id']), ['id', 'name'])).toEqual([
+        { id: 'a', name: 'second' },
+        { id: 'b', name: 'b' },
+      ]);
+    });
+
+    it('a load left unsettled (the run stopped after window 2) is continued and settled by the next instance', async ({
+      skip,
+    }) => {
+      const { h, d, settle } = await setupSettle(skip);
+      const schema = eventsSchema();
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T01:00:00Z', 'a1', '1'],
+            ['b', '2024-01-01T02:00:00Z', 'b1', '2'],
+          ],
+        ],
+        state: stateAt(DAY1.to.toISOString()),
+      });
+      await loadWindow(d, {
+        schema,
+        window: DAY2,
+        batches: [[['c', '2024-01-02T01:00:00Z', 'c1', '3']]],
+        state: stateAt(DAY2.to.toISOString()),
+      });
+      // no settle: the process ends here; the next run opens its own instance
+      const next = await h.reopen();
+      expect((await next.getState('test.events'))?.highWaterMark).toBe(DAY2.to.toISOString());
+      await loadWindow(next, {
+        schema,
+        window: DAY2,
+        runId: 'run-2',
+        batches: [
+          [
+            ['c', '2024-01-02T01:00:00Z', 'c2', '30'],
+            ['b', '2024-01-02T03:00:00Z', 'b2', '20'],
+          ],
+        ],
+      });
+      await loadWindow(next, {
+        schema,
+        window: DAY3,
+        runId: 'run-2',
+        batches: [[['e', '2024-01-03T01:00:00Z', 'e2', '5']]],
+      });
+      await next.settle!('events');
+      expect(pick(await h.rows('events', ['id']), ['id', 'name', 'n'])).toEqual([
+        { id: 'a', name: 'a1', n: '1' },
+        { id: 'b', name: 'b2', n: '20' },
+        { id: 'c', name: 'c2', n: '30' },
+        { id: 'e', name: 'e2', n: '5' },
+      ]);
+      expect(await settle('events')).toEqual({ settled: false, duplicatesRemoved: 0 });
+    });
+
+    it('commits from another instance racing settle: every key once, the latest row of each', async ({
+      skip,
+    }) => {
+      const { h, d, settle } = await setupSettle(skip);
+      const schema = eventsSchema();
+      await loadWindow(d, {
+        schema,
+        batches: [
+          [
+            ['a', '2024-01-01T01:00:00Z', 'a1', '1'],
+            ['b', '2024-01-01T02:00:00Z', 'b1', '2'],
+          ],
+        ],
+      });
+      const other = await h.reopen();
+      await Promise.all([
+        settle('events'),
+        loadWindow(other, {
+          schema,
+          window: DAY2,
+          streamKey: 'test.events#shard2',
+          batches: [
+            [
+              ['a', '2024-01-02T01:00:00Z', 'a2', '10'],
+              ['c', '2024-01-02T02:00:00Z', 'c2', '3'],
+            ],
+          ],
+        }),
+      ]);
+      await settle('events');
+      expect(pick(await h.rows('events', ['id']), ['id', 'name'])).toEqual([
+        { id: 'a', name: 'a2' },
+        { id: 'b', name: 'b1' },
+        { id: 'c', name: 'c2' },
+      ]);
+      // keyed now, whichever went first
+      await loadWindow(d, { schema, window: DAY3, batches: [[['a', '2024-01-03T01:00:00Z', 'a3', '7']]] });
+      expect((await h.rows('events', ['id'])).map((r) => r.name)).toEqual(['a3', 'b1', 'c2']);
+    });
   });
 }
