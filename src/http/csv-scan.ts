@@ -16,7 +16,9 @@
  *
  * State survives across `push`es at any split point, and no byte is scanned twice except a CR or
  * '"' that ends the available data (it needs the next byte), so a record far larger than a chunk
- * costs linear time.
+ * costs linear time. Runs of ordinary bytes are skipped a 32-bit word at a time (`words`, aligned
+ * to the buffer): a skip test that let a stop byte or a high byte through would merge or split
+ * records, or pass invalid UTF-8 unchecked (test/http/csv-bytes.test.ts, long values).
  */
 
 const COMMA = 44;
@@ -53,6 +55,8 @@ export class CsvByteScanner {
    * Bytes past `len` are stale: every look-ahead checks `i + 1 < n` first.
    */
   buf = new Uint8Array(1 << 16);
+  /** `buf` as 32-bit words, for the four-bytes-a-step skip over unquoted text (its size is a power of 2). */
+  private words = new Int32Array(this.buf.buffer);
   private len = 0;
   private pos = 0;
   /** The record found by the last `next()` that returned true: `[recStart, recEnd)`, no line end. */
@@ -100,6 +104,7 @@ export class CsvByteScanner {
       const next = new Uint8Array(size);
       next.set(this.buf.subarray(0, this.len));
       this.buf = next;
+      this.words = new Int32Array(next.buffer);
     }
     this.buf.set(chunk, this.len);
     this.len = need;
@@ -130,6 +135,7 @@ export class CsvByteScanner {
    */
   next(final: boolean): boolean {
     const buf = this.buf;
+    const words = this.words;
     const n = this.len;
     let i = this.pos;
     let state = this.state;
@@ -191,6 +197,17 @@ export class CsvByteScanner {
         case S.Unquoted: {
           let c = ORDINARY;
           while (i < n) {
+            if ((i & 3) === 0) {
+              // an aligned word whose four bytes are all 0x2D..0x7F holds no stop byte (every one
+              // is below 0x2D) and no high byte: skip it. (w - 0x2D2D2D2D) borrows into a high bit
+              // exactly when a byte is below 0x2D; w's own high bits are the bytes from 0x80.
+              while (i + 4 <= n) {
+                const w = words[i >> 2] as number;
+                if (((w - 0x2d2d2d2d) | w) & 0x80808080) break;
+                i += 4;
+              }
+              if (i >= n) break;
+            }
             c = CLASS[buf[i] as number] as number;
             if (c === ORDINARY) i++;
             else if (c === C_HIGH) {
@@ -230,6 +247,17 @@ export class CsvByteScanner {
         }
         case S.Quoted: {
           while (i < n) {
+            if ((i & 3) === 0) {
+              // an aligned word without '"', without a byte below 0x0E (NUL, LF, CR) and without a
+              // high byte: skip it (each subtraction borrows into a high bit exactly when a byte
+              // of it is zero / below 0x0E, as long as no byte has the high bit, which w checks)
+              while (i + 4 <= n) {
+                const w = words[i >> 2] as number;
+                if ((((w ^ 0x22222222) - 0x01010101) | (w - 0x0e0e0e0e) | w) & 0x80808080) break;
+                i += 4;
+              }
+              if (i >= n) break;
+            }
             const b = buf[i] as number;
             if (b === QUOTE) break;
             if (b >= 0x80) this.nonAscii = true;
