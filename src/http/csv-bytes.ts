@@ -152,7 +152,7 @@ export async function* readCsvPassThrough(
         seen > SAMPLE_RECORDS &&
         scanner.count === width &&
         !scanner.irregular &&
-        (!scanner.nonAscii || isUtf8(scanner.buf.subarray(recStart, recEnd)))
+        (!scanner.nonAscii || recEnd <= scanner.utf8End || isUtf8(scanner.buf.subarray(recStart, recEnd)))
       ) {
         if (batch !== undefined || ready.length > 0) {
           // the mapper must have seen every record before this one: it may change what the writer does

@@ -21,6 +21,8 @@
  * records, or pass invalid UTF-8 unchecked (test/http/csv-bytes.test.ts, long values).
  */
 
+import { isUtf8 } from 'node:buffer';
+
 const COMMA = 44;
 const QUOTE = 34;
 const LF = 10;
@@ -70,6 +72,15 @@ export class CsvByteScanner {
   quoted = new Uint8Array(64);
   irregular = false;
   nonAscii = false;
+  /**
+   * Held bytes before this position are valid UTF-8 (checked a pushed chunk at a time), so a record
+   * ending at or before it needs no check of its own; the reader checks each record past it. If it
+   * ever covered an invalid byte, a record holding it would load instead of taking the string path
+   * (which decodes it to U+FFFD).
+   */
+  utf8End = 0;
+  /** End of held bytes that failed the check: nothing is checked again until they are dropped. */
+  private utf8Bad = 0;
   private line = 1;
   private state = S.FieldStart;
   private inRecord = false;
@@ -87,6 +98,8 @@ export class CsvByteScanner {
   push(chunk: Uint8Array): void {
     const keep = this.inRecord ? this.recStart : this.pos;
     if (keep > 0) {
+      this.utf8End = Math.max(0, this.utf8End - keep);
+      this.utf8Bad = Math.max(0, this.utf8Bad - keep);
       this.buf.copyWithin(0, keep, this.len);
       this.len -= keep;
       this.pos -= keep;
@@ -108,6 +121,25 @@ export class CsvByteScanner {
     }
     this.buf.set(chunk, this.len);
     this.len = need;
+    if (this.utf8Bad === 0) this.checkUtf8();
+  }
+
+  /**
+   * Moves `utf8End` to the end of the held bytes when all from it on are valid UTF-8, leaving out a
+   * character the data cuts (its bytes follow in the next push). Any run of valid UTF-8 cut at ASCII
+   * bytes (the record boundaries) is valid in each piece, so records before `utf8End` are valid.
+   */
+  private checkUtf8(): void {
+    const buf = this.buf;
+    const from = this.utf8End;
+    let end = this.len;
+    let k = end - 1;
+    while (k > from && end - k < 4 && ((buf[k] as number) & 0xc0) === 0x80) k--;
+    const lead = buf[k] as number;
+    if (k >= from && lead >= 0xc0 && end - k < (lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2)) end = k;
+    if (end <= from) return;
+    if (isUtf8(buf.subarray(from, end))) this.utf8End = end;
+    else this.utf8Bad = end;
   }
 
   /** Bytes held for a record not yet complete (0 between records). */

@@ -3,6 +3,7 @@
  * it yields — as records, or as encoded lines decoded back — are readCsv's records in readCsv's
  * order, with the same rejects and positions, and the same errors.
  */
+import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import type {
   ByteSink,
@@ -211,6 +212,44 @@ describe('readCsv with a pass-through', () => {
         expect(g.records, `seed ${seed} chunk ${chunk}`).toEqual(w.records);
         expect(g.rejects).toEqual(w.rejects);
         expect(g.positions).toEqual(masked(w.positions, g.positions));
+        encoded += outcome.got.reduce((n, b) => n + (b.csv?.rows ?? 0), 0);
+      }
+    }
+    expect(encoded).toBeGreaterThan(1000);
+  });
+
+  it('checks UTF-8 a chunk at a time as exactly as record by record: invalid bytes anywhere, characters cut anywhere', async () => {
+    const bad = [[0xff], [0x80], [0xe6, 0x97], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98]];
+    let encoded = 0;
+    for (let seed = 300; seed < 308; seed++) {
+      const r = rng(seed);
+      const lines = randomBody(seed, SAMPLE_RECORDS + 300, LONG).split('\n');
+      const parts: Uint8Array[] = [];
+      for (const [i, line] of lines.entries()) {
+        const bytes = Buffer.from(i < lines.length - 1 ? `${line}\n` : line);
+        if (i > 0 && r() < 0.02) {
+          // invalid bytes inside the record (before its line end)
+          const at = Math.floor(r() * Math.max(1, bytes.length - 1));
+          parts.push(
+            bytes.subarray(0, at),
+            Uint8Array.from(bad[Math.floor(r() * bad.length)]!),
+            bytes.subarray(at),
+          );
+        } else parts.push(bytes);
+      }
+      const body = Buffer.concat(parts);
+      for (const chunk of [1, 3, 64, 4099]) {
+        if (chunk === 1 && seed > 301) continue;
+        const outcome = await both(body, chunk).catch((e: unknown) => e as Error);
+        if (outcome instanceof Error) continue;
+        const w = flatten(outcome.want);
+        const g = flatten(outcome.got);
+        expect(g.records, `seed ${seed} chunk ${chunk}`).toEqual(w.records);
+        expect(g.rejects).toEqual(w.rejects);
+        expect(g.positions).toEqual(masked(w.positions, g.positions));
+        // an invalid byte never reaches an encoded line (decoded, it would read as U+FFFD either way)
+        for (const b of outcome.got)
+          if (b.csv) expect(isUtf8(b.csv.text), `seed ${seed} chunk ${chunk}`).toBe(true);
         encoded += outcome.got.reduce((n, b) => n + (b.csv?.rows ?? 0), 0);
       }
     }
