@@ -20,6 +20,7 @@ import {
   canon,
   col,
   destinationContract,
+  settleContract,
   eventsSchema,
   loadWindow,
   stateAt,
@@ -72,12 +73,18 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'exportsync-duck-'));
 }
 
-async function makeHarness(): Promise<DestinationHarness> {
+/** `bulkFirstLoadMinRows`: the destination option (default: the destination's own). */
+async function makeHarness(bulkFirstLoadMinRows?: number): Promise<DestinationHarness> {
   const dir = tempDir();
   const path = join(dir, 'exportsync.duckdb');
   const made: Destination[] = [];
   const open = async () => {
-    const d = createDuckDbDestination({ path, schema: SCHEMA, log: silentLogger });
+    const d = createDuckDbDestination({
+      path,
+      schema: SCHEMA,
+      log: silentLogger,
+      ...(bulkFirstLoadMinRows === undefined ? {} : { bulkFirstLoadMinRows }),
+    });
     made.push(d);
     await d.open();
     return d;
@@ -94,7 +101,10 @@ async function makeHarness(): Promise<DestinationHarness> {
   };
 }
 
-destinationContract('duckdb', makeHarness);
+destinationContract('duckdb', () => makeHarness());
+// the default starts a bulk first load only from 10,000 rows a window: here from the first row, so
+// that the settle cases run the append-then-settle path and not only the keyed merge
+settleContract('duckdb, bulk first load from the first row', () => makeHarness(1));
 
 // ───────────────────────────── child processes ─────────────────────────────
 
