@@ -23,7 +23,12 @@ export function stageOf(url: string, fn: string): string {
   if (fn === '(idle)') return 'idle (waiting on Postgres / DuckDB / socket)';
   if (fn === '(garbage collector)') return 'garbage collection';
   if (fn === '(program)') return 'V8/native (program)';
-  if (/csv-parse|src\/http\/csv(-split)?\.ts/.test(url)) return 'CSV parsing (src/http/csv.ts, csv-split.ts)';
+  if (/csv-parse|src\/http\/csv(-split)?\.[jt]s/.test(url))
+    return 'CSV parsing (src/http/csv.ts, csv-split.ts)';
+  if (/src\/http\/csv-(scan|bytes)\.[jt]s/.test(url))
+    return 'CSV pass-through reader (csv-scan.ts, csv-bytes.ts)';
+  if (/src\/schema\/(csv-pass|canonical-bytes)/.test(url) || /src\/core\/bytes\.[jt]s/.test(url))
+    return 'CSV pass-through writer (csv-pass*.ts, canonical-bytes*.ts, core/bytes.ts)';
   if (/src\/schema\//.test(url)) return 'mapper (src/schema)';
   if (/postgres-copy\.ts/.test(url)) return 'COPY encoding (postgres-copy.ts)';
   if (/src\/destinations\/duckdb|@duckdb/.test(url)) return 'DuckDB destination + binding';
