@@ -211,6 +211,26 @@ describe('duckdb bulk first load and settle', () => {
     await small.close();
   });
 
+  it('a table dropped outside exportsync while recorded is recreated with a fresh record (or none)', async () => {
+    const s = eventsSchema('dropped');
+    await load(d, s, DAY1, [{ csv: [['a', '2024-01-01T01:00:00Z', 'x', '1']] }]);
+    expect(await marked('dropped')).toBe(true);
+    await sql('DROP TABLE settle.bulk.dropped');
+    await load(d, s, DAY1, [{ csv: [['b', '2024-01-01T01:00:00Z', 'y', '1']] }]);
+    expect(await marked('dropped')).toBe(true);
+    await sql('DROP TABLE settle.bulk.dropped');
+    const small = createDuckDbDestination({
+      path,
+      schema: SCHEMA,
+      log: silentLogger,
+      bulkFirstLoadMinRows: 5,
+    });
+    await load(small, s, DAY1, [{ csv: [['c', '2024-01-01T01:00:00Z', 'z', '1']] }]);
+    await small.close();
+    expect(await marked('dropped')).toBe(false);
+    expect(await rows('dropped')).toEqual([{ id: 'c', name: 'z' }]);
+  });
+
   it('settle of a table that is not in a bulk first load is a no-op; so is a second settle', async () => {
     expect(await d.settle!('never_created')).toEqual({ settled: false, duplicatesRemoved: 0 });
     const s = eventsSchema('twice');

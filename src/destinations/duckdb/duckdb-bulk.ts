@@ -45,13 +45,19 @@ export interface BulkMark {
   cursorColumn: string;
 }
 
-/** Records `table` as in a bulk first load. Only inside the commit transaction that created it. */
+/**
+ * Records `table` as in a bulk first load (`mark`), or as not (null). Only inside the commit
+ * transaction that created it: a record left by a table of that name dropped outside exportsync
+ * is replaced, so it can neither fail the commit nor make a keyed table append.
+ */
 export async function markBulk(
   c: DuckDBConnection,
   ns: Namespace,
   table: string,
-  mark: BulkMark,
+  mark: BulkMark | null,
 ): Promise<void> {
+  await c.run(`DELETE FROM ${qualified(ns, BULK_TABLE)} WHERE table_name = $1`, [table]);
+  if (!mark) return;
   await c.run(
     `INSERT INTO ${qualified(ns, BULK_TABLE)} (table_name, key_columns, cursor_column) VALUES ($1, CAST($2 AS JSON), $3)`,
     [table, JSON.stringify(mark.primaryKey), mark.cursorColumn],

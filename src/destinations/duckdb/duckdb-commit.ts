@@ -125,7 +125,7 @@ export async function commitWindow(
         statement = 'read or write the bulk first load record';
         const mark = { primaryKey: schema.primaryKey, cursorColumn: schema.cursorColumn };
         const starts = created && staged.rows >= ctx.bulkMinRows;
-        if (starts) await markBulk(conn, ns, schema.table, mark);
+        if (created) await markBulk(conn, ns, schema.table, starts ? mark : null);
         bulk = starts || (!created && (await bulkMark(conn, ns, schema.table)) !== null);
         if (!bulk) await staged.verify?.();
       }
