@@ -127,7 +127,7 @@ export async function* readCsvPassThrough(
         chunk = chunk.subarray(3); // a leading BOM (a shorter first chunk: the header decode drops it)
       }
       // NUL goes before splitting, as in readCsv: '"a"\0"b"' is one quoted field 'a"b' there
-      if (chunk.indexOf(0) !== -1) chunk = withoutNul(chunk);
+      if (hasNul(chunk)) chunk = withoutNul(chunk);
       scanner.push(chunk);
       spans.src = scanner.buf;
     }
@@ -205,6 +205,14 @@ async function* replay(
     if (step.done) return;
     yield step.value;
   }
+}
+
+/**
+ * Whether the chunk holds a NUL byte. Through a Buffer view: Buffer#indexOf is memchr, while a
+ * plain Uint8Array's (what fetch yields) walks the bytes in a loop, ~8x the CPU on every chunk.
+ */
+function hasNul(chunk: Uint8Array): boolean {
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).indexOf(0) !== -1;
 }
 
 function withoutNul(chunk: Uint8Array): Uint8Array {
