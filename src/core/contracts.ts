@@ -532,16 +532,18 @@ export interface Destination {
   /**
    * Optional: ends the bulk first load of `table`. A destination may fill a merge table that the
    * commit of its first window created without enforcing the key (no index to maintain, no key
-   * check per window: the bulk-load speed), remembering that in its bookkeeping in that same
-   * transaction. Until settled, commits into that table append, so a key the source repeats in two
-   * windows is in it twice. `settle` removes those repeats as the merges would have (latest cursor
-   * wins, then the latest `_exportsync_loaded_at`, then the latest staged) and enforces the key,
-   * in ONE transaction; a crash leaves the table unsettled, never half-deduplicated. A no-op
-   * (`{ settled: false }`) for a table that is not in a bulk first load. Safe while other
-   * processes commit into the table (a sharded backfill): their commits either finish before it
-   * or see the settled table and merge. The engine calls it after a stream's windows (run and
-   * backfill), holding the stream's lock. If a destination that defers keys is never settled,
-   * duplicates stay.
+   * check per window: the bulk-load speed), remembering that, with the creating run, in its
+   * bookkeeping in that same transaction. Until settled, that run's commits into the table append,
+   * so a key the source repeats in two windows is in it twice meanwhile. The first commit of any
+   * other run (the run after a crash) must settle the table in its own transaction before it
+   * merges: otherwise the days its lookback re-reads would be appended a second time and stay
+   * doubled until some run reached its end. `settle` keeps one row per key — the latest cursor,
+   * then the latest `_exportsync_loaded_at`, then the latest staged (unlike a keyed merge, a later
+   * window with an older cursor does not win) — and enforces the key, in ONE transaction; a crash
+   * leaves the table unsettled, never half-deduplicated. A no-op (`{ settled: false }`) for a table
+   * that is not in a bulk first load. Safe while other processes commit into the table: their
+   * commits either finish before it or see the settled table and merge. The engine calls it after
+   * a stream's windows (run and backfill), holding the stream's lock.
    */
   settle?(table: string): Promise<SettleResult>;
 }

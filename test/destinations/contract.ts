@@ -2045,6 +2045,10 @@ function settleCases(name: string, open: () => Promise<{ h: DestinationHarness; 
           ],
         ],
       });
+      // a run after a crash re-reads what was committed (lookback): never in the table twice,
+      // settled or not
+      const ids = (await h.rows('events', ['id'])).map((r) => r.id);
+      expect(ids).toEqual([...new Set(ids)]);
       await loadWindow(next, {
         schema,
         window: DAY3,

@@ -77,7 +77,7 @@ describe('duckdb bulk first load and settle', () => {
   const marked = async (table: string) =>
     (await sql(`SELECT 1 FROM bulk._exportsync_bulk_loads WHERE table_name = '${table}'`)).length === 1;
 
-  it('a key repeated across windows ends once: the latest cursor wins, on equal cursors the later run', async () => {
+  it('a key repeated across windows of the creating run ends once: the latest cursor wins, on equal cursors the later staged', async () => {
     const s = eventsSchema('across');
     await load(d, s, DAY1, [
       {
@@ -101,7 +101,7 @@ describe('duckdb bulk first load and settle', () => {
           ],
         },
       ],
-      'r2',
+      'r1',
     );
     expect(r2.upserted).toBe(2); // appended as they are until settled
     expect(await rows('across')).toHaveLength(4);
@@ -147,6 +147,28 @@ describe('duckdb bulk first load and settle', () => {
     expect((await sql<{ n: string }>(`SELECT count(*)::VARCHAR AS n FROM bulk.within`))[0]?.n).toBe('5002');
   });
 
+  it('a commit of another run settles the table first, then merges: what it re-reads is never doubled', async () => {
+    const s = eventsSchema('rerun');
+    await load(d, s, DAY1, [
+      {
+        csv: [
+          ['a', '2024-01-01T01:00:00Z', 'a-run1', '1'],
+          ['a', '2024-01-01T02:00:00Z', 'a-run1-later', '1'],
+          ['b', '2024-01-01T03:00:00Z', 'b-run1', '1'],
+        ],
+      },
+    ]);
+    expect(await marked('rerun')).toBe(true);
+    // the run after a crash re-reads day 1 (lookback): settled and merged in its own commit
+    await load(d, s, DAY1, [{ csv: [['b', '2024-01-01T03:00:00Z', 'b-run2', '2']] }], 'r2');
+    expect(await marked('rerun')).toBe(false);
+    expect(await rows('rerun')).toEqual([
+      { id: 'a', name: 'a-run1-later' },
+      { id: 'b', name: 'b-run2' },
+    ]);
+    expect(await d.settle!('rerun')).toEqual({ settled: false, duplicatesRemoved: 0 });
+  });
+
   it('rowid order stays insertion order across checkpoints, a reopen and a widened column', async () => {
     const s = eventsSchema('rowids', [col('amount', 'decimal', 'dynamic')]);
     const ts = '2024-01-01T01:00:00Z';
@@ -176,7 +198,7 @@ describe('duckdb bulk first load and settle', () => {
           ]),
         },
       ],
-      'r2',
+      'r1', // the same run goes on after the reopen: it still appends
     );
     await sql('CHECKPOINT');
     const order = await sql<{ ok: boolean }>(
@@ -272,7 +294,7 @@ describe('duckdb bulk first load and settle', () => {
 });
 
 describe('duckdb bulk first load: a run killed after window k', () => {
-  it('leaves it unsettled; the next run appends and settles it correctly', async () => {
+  it('leaves it unsettled; the next run settles it in its first commit and merges, doubling nothing', async () => {
     const own = mkdtempSync(join(tmpdir(), 'exportsync-duckbulk-kill-'));
     onTestFinished(() => rmSync(own, { recursive: true, force: true }));
     const file = join(own, 'exportsync.duckdb');
@@ -337,8 +359,9 @@ process.kill(process.pid, 'SIGKILL');
         schema,
       );
       await l.commit({ schema, mode: 'merge', window: DAY3, state: stateAt(DAY3.to.toISOString()) });
-      expect(await after.settle!('events')).toEqual({ settled: true, duplicatesRemoved: 2 });
+      // run 1's two copies of a became one, then run 2 merged a and added b: keyed before any settle
       expect((await after.describeTable('events'))?.rowCount).toBe(2);
+      expect(await after.settle!('events')).toEqual({ settled: false, duplicatesRemoved: 0 });
     } finally {
       await after.close();
     }

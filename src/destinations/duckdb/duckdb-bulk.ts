@@ -4,10 +4,11 @@
  * check its keys against the whole target: the key column was read again per window (~35 ms per
  * million stored keys) and its blocks stayed in the buffer pool (~3.8 MB per 100k rows). Instead,
  * the commit that CREATES a merge table from a large window (`BULK_FIRST_LOAD_MIN_ROWS`) records
- * it here, in that same transaction, with its key
- * and cursor; every later commit into a recorded table appends its rows as they are (no key
- * check, no deduplication), and `settleBulk` removes the repeats per key in one transaction and
- * deletes the record.
+ * it here, in that same transaction, with its key, cursor and run; every later commit of THAT run
+ * into the recorded table appends its rows as they are (no key check, no deduplication), and
+ * `settleBulk` removes the repeats per key in one transaction and deletes the record. A commit of
+ * any other run (the one after a crash) settles the table first, in its own transaction, and then
+ * merges: what it re-reads is never appended twice.
  *
  * Which copy of a key stays (as the merges would have chosen): the latest cursor, then the latest
  * `_exportsync_loaded_at` (one value per commit: `now()` is the transaction's start), then the
@@ -37,12 +38,19 @@ export const BULK_FIRST_LOAD_MIN_ROWS = 10_000;
 export function createBulkTableSql(ns: Namespace): string {
   return `CREATE TABLE IF NOT EXISTS ${qualified(ns, BULK_TABLE)} (
      table_name VARCHAR PRIMARY KEY, key_columns JSON NOT NULL, cursor_column VARCHAR NOT NULL,
-     started_at TIMESTAMPTZ NOT NULL DEFAULT now())`;
+     started_at TIMESTAMPTZ NOT NULL DEFAULT now(), run_id VARCHAR)`;
 }
 
 export interface BulkMark {
   primaryKey: string[];
   cursorColumn: string;
+  /**
+   * The run whose commit created the table. Only that run's commits append: any other run's first
+   * commit settles the table, in its own transaction, before merging. Without this, a run after a
+   * crash would append again the days its lookback re-reads, and they would show twice until a
+   * run reached its end (measured: whole days doubled after each kill, chaos crash suite).
+   */
+  runId: string;
 }
 
 /**
@@ -59,20 +67,24 @@ export async function markBulk(
   await c.run(`DELETE FROM ${qualified(ns, BULK_TABLE)} WHERE table_name = $1`, [table]);
   if (!mark) return;
   await c.run(
-    `INSERT INTO ${qualified(ns, BULK_TABLE)} (table_name, key_columns, cursor_column) VALUES ($1, CAST($2 AS JSON), $3)`,
-    [table, JSON.stringify(mark.primaryKey), mark.cursorColumn],
+    `INSERT INTO ${qualified(ns, BULK_TABLE)} (table_name, key_columns, cursor_column, run_id) VALUES ($1, CAST($2 AS JSON), $3, $4)`,
+    [table, JSON.stringify(mark.primaryKey), mark.cursorColumn, mark.runId],
   );
 }
 
 /** The record of `table`, or null when it is not in a bulk first load. */
 export async function bulkMark(c: DuckDBConnection, ns: Namespace, table: string): Promise<BulkMark | null> {
-  const [row] = await select<{ key_columns: string; cursor_column: string }>(
+  const [row] = await select<{ key_columns: string; cursor_column: string; run_id: string | null }>(
     c,
-    `SELECT CAST(key_columns AS VARCHAR) AS key_columns, cursor_column FROM ${qualified(ns, BULK_TABLE)} WHERE table_name = $1`,
+    `SELECT CAST(key_columns AS VARCHAR) AS key_columns, cursor_column, run_id FROM ${qualified(ns, BULK_TABLE)} WHERE table_name = $1`,
     [table],
   );
   if (!row) return null;
-  return { primaryKey: JSON.parse(row.key_columns) as string[], cursorColumn: row.cursor_column };
+  return {
+    primaryKey: JSON.parse(row.key_columns) as string[],
+    cursorColumn: row.cursor_column,
+    runId: row.run_id ?? '',
+  };
 }
 
 /**

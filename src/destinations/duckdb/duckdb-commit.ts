@@ -15,7 +15,7 @@ import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { CommitRequest, CommitResult, Logger, LogicalType } from '../../core/contracts.js';
 import type { SharedDatabase } from './duckdb-database.js';
 import { DestinationError } from '../../core/errors.js';
-import { bulkMark, markBulk } from './duckdb-bulk.js';
+import { bulkMark, markBulk, settleBulk } from './duckdb-bulk.js';
 import { classifyDuckDbError } from './duckdb-errors.js';
 import { mergeWindow } from './duckdb-merge.js';
 import {
@@ -123,10 +123,21 @@ export async function commitWindow(
       let bulk = false;
       if (keyedMerge) {
         statement = 'read or write the bulk first load record';
-        const mark = { primaryKey: schema.primaryKey, cursorColumn: schema.cursorColumn };
+        const mark = { primaryKey: schema.primaryKey, cursorColumn: schema.cursorColumn, runId: ctx.runId };
         const starts = created && staged.rows >= ctx.bulkMinRows;
         if (created) await markBulk(conn, ns, schema.table, starts ? mark : null);
-        bulk = starts || (!created && (await bulkMark(conn, ns, schema.table)) !== null);
+        const found = created ? null : await bulkMark(conn, ns, schema.table);
+        if (found && found.runId !== ctx.runId) {
+          // another run's bulk first load, left unsettled by a crash: settle it here (same
+          // transaction), then merge, so the days this run re-reads are not appended twice
+          statement = 'settle the bulk first load an earlier run left';
+          const removed = await settleBulk(conn, ns, schema.table);
+          ctx.log.info(
+            { table: schema.table, duplicatesRemoved: removed },
+            'bulk first load of an earlier run settled',
+          );
+        }
+        bulk = starts || (found !== null && found.runId === ctx.runId);
         if (!bulk) await staged.verify?.();
       }
       // A merge or snapshot window none of whose keys is in the target yet (a first load, a new day) is a
