@@ -120,7 +120,7 @@ describe('duckdb bulk first load and settle', () => {
     expect(await d.settle!('across')).toEqual({ settled: false, duplicatesRemoved: 0 });
   });
 
-  it('within one window the latest staged wins: Appender rows, then spool files of two widths', async () => {
+  it('within one window the latest staged wins at the commit, before any settle: Appender rows, then spool files of two widths', async () => {
     const s = eventsSchema('within');
     const wider = eventsSchema('within', [col('extra', 'string', 'dynamic')]);
     const ts = '2024-01-01T01:00:00Z';
@@ -136,7 +136,9 @@ describe('duckdb bulk first load and settle', () => {
       { csv: [['k', ts, 'spool-wide', '3', null, null, null, 'x']], schema: wider },
       { csv: [['m', ts, 'm-spool-wide', '3', null, null, null, 'y']], schema: wider },
     ]);
-    expect(await d.settle!('within')).toEqual({ settled: true, duplicatesRemoved: 3 });
+    // a source repeating an id within one response (Scarf does) is never in the table twice, even
+    // while unsettled: a crash now would leave every key once
+    expect(await marked('within')).toBe(true);
     const got = await sql<{ id: string; name: string }>(
       `SELECT id, name FROM bulk.within WHERE id IN ('k', 'm') ORDER BY id`,
     );
@@ -145,6 +147,7 @@ describe('duckdb bulk first load and settle', () => {
       { id: 'm', name: 'm-spool-wide' },
     ]);
     expect((await sql<{ n: string }>(`SELECT count(*)::VARCHAR AS n FROM bulk.within`))[0]?.n).toBe('5002');
+    expect(await d.settle!('within')).toEqual({ settled: true, duplicatesRemoved: 0 });
   });
 
   it('a commit of another run settles the table first, then merges: what it re-reads is never doubled', async () => {

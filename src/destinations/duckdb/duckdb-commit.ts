@@ -29,6 +29,7 @@ import {
   qualified,
   quoteIdent,
   windowBounds,
+  windowDistinctSql,
   type Namespace,
 } from './duckdb-sql.js';
 import { historyKey, historyTableName } from '../history.js';
@@ -154,7 +155,34 @@ export async function commitWindow(
         schema.primaryKey.length > 0
           ? await keyCheck(conn, target, unordered.sql, unordered.params, schema.primaryKey)
           : undefined;
-      if (bulk) {
+      statement = 'count the distinct staged keys of the window';
+      const bulkDistinct =
+        bulk && staged.rows > 0
+          ? Number(
+              (
+                await conn.runAndReadAll(
+                  windowDistinctSql(unordered.sql, schema.primaryKey),
+                  unordered.params,
+                )
+              ).getRowsJson()[0]?.[0],
+            )
+          : staged.rows;
+      if (bulk && bulkDistinct !== staged.rows) {
+        // a key repeats within the window: deduplicated (latest cursor, then latest staged) as a merge would
+        await staged.verify?.();
+        statement = 'insert of a bulk window whose keys repeat';
+        upserted = await run(
+          insertDedupedSql({
+            target,
+            source,
+            seq: SEQ,
+            columns: names,
+            primaryKey: schema.primaryKey,
+            cursorColumn: schema.cursorColumn,
+          }),
+          sourceParams,
+        );
+      } else if (bulk) {
         upserted = await insertParts(run, target, names, staged, (part) =>
           typedSource(part, schema, natives, ctx, false),
         );

@@ -130,6 +130,15 @@ export function keyCheckSql(target: string, source: string, primaryKey: string[]
   );
 }
 
+/**
+ * Distinct typed keys of the window alone (a bulk first load's check: the target is not read).
+ * Without it a key the source repeats within one window would be appended twice and stay so
+ * until settle (after a crash: until the next run), which a merge never shows.
+ */
+export function windowDistinctSql(source: string, primaryKey: string[]): string {
+  return `SELECT count(*) FROM (SELECT DISTINCT ${columnList(primaryKey, 's.')} FROM (${source}) AS s)`;
+}
+
 /** Plain insert of the deduplicated `source` rows (the snapshot history of a window). */
 export function insertDedupedSql(opts: {
   target: string;
