@@ -28,6 +28,10 @@ ENV EXPORTSYNC_LOG_FORMAT=json
 # glibc's per-thread malloc arenas hold freed memory of DuckDB's and COPY's worker threads; two
 # arenas trimmed 100-130 MB of peak RSS in the 1M-row first load (BENCHMARKS.md)
 ENV MALLOC_ARENA_MAX=2
+# blocks of 128 KiB and up are mmapped and returned when freed instead of growing the heap (the
+# response chunks and COPY/spool batches): with MALLOC_ARENA_MAX, DuckDB 1M-row first load 427 → 345 MB
+# peak RSS, 391 with MALLOC_ARENA_MAX alone (bench/results/memory.md, session 4)
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072
 RUN groupadd --system --gid 10001 exportsync \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /var/lib/exportsync --shell /usr/sbin/nologin exportsync \
  && mkdir -p /etc/exportsync /var/lib/exportsync \
