@@ -155,6 +155,19 @@ export async function commitWindow(
         schema.primaryKey.length > 0
           ? await keyCheck(conn, target, unordered.sql, unordered.params, schema.primaryKey)
           : undefined;
+      /** The window's rows, one per key (latest cursor, then latest staged), inserted as they are. */
+      const insertDeduped = () =>
+        run(
+          insertDedupedSql({
+            target,
+            source,
+            seq: SEQ,
+            columns: names,
+            primaryKey: schema.primaryKey,
+            cursorColumn: schema.cursorColumn,
+          }),
+          sourceParams,
+        );
       statement = 'count the distinct staged keys of the window';
       const bulkDistinct =
         bulk && staged.rows > 0
@@ -171,17 +184,7 @@ export async function commitWindow(
         // a key repeats within the window: deduplicated (latest cursor, then latest staged) as a merge would
         await staged.verify?.();
         statement = 'insert of a bulk window whose keys repeat';
-        upserted = await run(
-          insertDedupedSql({
-            target,
-            source,
-            seq: SEQ,
-            columns: names,
-            primaryKey: schema.primaryKey,
-            cursorColumn: schema.cursorColumn,
-          }),
-          sourceParams,
-        );
+        upserted = await insertDeduped();
       } else if (bulk) {
         upserted = await insertParts(run, target, names, staged, (part) =>
           typedSource(part, schema, natives, ctx, false),
@@ -201,17 +204,7 @@ export async function commitWindow(
         );
       } else if (keys && !keys.anyInTarget) {
         statement = 'insert of a window with only new keys';
-        upserted = await run(
-          insertDedupedSql({
-            target,
-            source,
-            seq: SEQ,
-            columns: names,
-            primaryKey: schema.primaryKey,
-            cursorColumn: schema.cursorColumn,
-          }),
-          sourceParams,
-        );
+        upserted = await insertDeduped();
       } else if (staged.rows > 0) {
         upserted =
           schema.primaryKey.length === 0
