@@ -9,12 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type {
-  CommitRequest,
-  Destination,
-  Load,
-  StreamDefinition,
-} from '../../src/core/contracts.js';
+import type { CommitRequest, Destination, Load, StreamDefinition } from '../../src/core/contracts.js';
 import { DataError, DestinationError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { createDuckDbDestination } from '../../src/destinations/duckdb/index.js';
