@@ -49,7 +49,7 @@ try {
         .filter(([k]) => k.startsWith('merge'))
         .reduce((sum, [, v]) => sum + v.ms, 0);
       process.stdout.write(
-        `#${r} load ${load} · wall ${sync.wallSeconds.toFixed(2)} s · sync CPU ${sync.cpuSeconds.toFixed(2)} s · ` +
+        `#${r} load ${load} · wall ${sync.wallSeconds.toFixed(2)} s · sync CPU ${sync.cpuSeconds.toFixed(2)} s (user ${sync.userSeconds.toFixed(2)}, sys ${sync.systemSeconds.toFixed(2)}, ${sync.minorFaults} minor faults) · ` +
           `server CPU ${s(t['server CPU (backends)']?.ms)} s (${t['server CPU (backends)']?.count} backends) · ` +
           `pg time: COPY ${s(t['COPY staging']?.ms)} s, merge ${s(merge)} s · peak RSS ${sync.peakRssMb.toFixed(0)} MB\n`,
       );

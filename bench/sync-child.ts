@@ -28,6 +28,10 @@ export interface SyncResult {
   peakRssMb: number;
   /** User + system CPU seconds of the child. */
   cpuSeconds: number;
+  /** The split of cpuSeconds, and the child's minor page faults (`/usr/bin/time -v`). */
+  userSeconds: number;
+  systemSeconds: number;
+  minorFaults: number;
   stdout: string;
 }
 
@@ -118,14 +122,17 @@ export async function runSyncChild(o: SyncOptions): Promise<SyncResult> {
   const rows = /([\d,]+) rows read/.exec(stdout);
   if (!rss || !run || !rows)
     throw new Error(`could not parse the run's output:\n${stdout}\n${stderr.slice(-2000)}`);
+  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
+  const system = Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN);
   return {
     wallSeconds,
     runSeconds: Number(run[1]),
     rowsRead: Number((rows[1] as string).replace(/,/g, '')),
     peakRssMb: Number(rss[1]) / 1024,
-    cpuSeconds:
-      Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN) +
-      Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1] ?? NaN),
+    cpuSeconds: user + system,
+    userSeconds: user,
+    systemSeconds: system,
+    minorFaults: Number(/Minor \(reclaiming a frame\) page faults: (\d+)/.exec(stderr)?.[1] ?? NaN),
     stdout,
   };
 }

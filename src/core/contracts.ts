@@ -151,6 +151,14 @@ export interface CsvRows {
   rows: number;
   width: number;
   /**
+   * Every line carries the load's audit values (`_exportsync_loaded_at`, `_exportsync_run_id`
+   * where the schema has them), as the pass-through writer's constants do. A destination may then
+   * write the lines where nothing fills a NULL audit value later (Postgres: a bulk first load's
+   * COPY straight into the table); if it were set on lines without them, those rows would keep
+   * NULL audit columns.
+   */
+  auditFilled?: boolean;
+  /**
    * What the writer measured of these lines, so a destination may skip measuring them itself
    * (DuckDB's spool check). `longestLine`: bytes of the longest line, its '\n' included.
    * `decimals`: for each listed column (index into the line), the most integer digits (sign and

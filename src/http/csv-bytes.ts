@@ -99,7 +99,14 @@ export async function* readCsvPassThrough(
     ready.push({
       fields: fields as string[],
       records: [],
-      csv: { text: out.take(), rows: lines, width: lineWidth, ...(stats ? { stats } : {}) },
+      csv: {
+        text: out.take(),
+        rows: lines,
+        width: lineWidth,
+        // the writer's constant columns are the mapper's audit values (csv-pass.ts)
+        auditFilled: true,
+        ...(stats ? { stats } : {}),
+      },
     });
     lines = 0;
   };

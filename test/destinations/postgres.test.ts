@@ -11,6 +11,7 @@ import {
   AUDIT,
   destinationContract,
   eventsSchema,
+  settleContract,
   loadWindow,
   stateAt,
   win,
@@ -40,7 +41,8 @@ async function tableRows(
   );
 }
 
-async function makeHarness(): Promise<DestinationHarness> {
+/** `bulkFirstLoadMinRows`: the destination option (default: the destination's own). */
+async function makeHarness(bulkFirstLoadMinRows?: number): Promise<DestinationHarness> {
   const schema = uniqueSchema('pgdest');
   const made: Destination[] = [];
   const open = async () => {
@@ -49,6 +51,7 @@ async function makeHarness(): Promise<DestinationHarness> {
       schema,
       log: silentLogger,
       applicationName: `exportsync-test-${schema}`,
+      ...(bulkFirstLoadMinRows === undefined ? {} : { bulkFirstLoadMinRows }),
     });
     made.push(d);
     await d.open();
@@ -66,7 +69,10 @@ async function makeHarness(): Promise<DestinationHarness> {
   };
 }
 
-destinationContract('postgres', makeHarness);
+destinationContract('postgres', () => makeHarness());
+// the default starts a bulk first load only from 10,000 rows a window: here from the first row, so
+// that the settle cases run the direct-COPY-then-settle path and not only the keyed merge
+settleContract('postgres, bulk first load from the first row', () => makeHarness(1));
 
 describe('postgres destination', () => {
   let schema: string;

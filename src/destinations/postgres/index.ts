@@ -15,12 +15,15 @@ import type {
   LoadRequest,
   Logger,
   RunRecord,
+  SettleResult,
   WindowRecord,
   StreamLock,
   StreamState,
 } from '../../core/contracts.js';
 import { DestinationError, ExportSyncError, errorMessage } from '../../core/errors.js';
+import { BULK_FIRST_LOAD_MIN_ROWS, settleBulk } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
+import { COMMIT_LOCK_SQL, commitLockKey } from './postgres-commit.js';
 import { classifyPgError } from './postgres-errors.js';
 import { PostgresLoad } from './postgres-load.js';
 import { acquireStreamLock } from './postgres-lock.js';
@@ -45,6 +48,12 @@ export interface PostgresDestinationOptions {
   statementTimeoutMs?: number;
   /** Shown in pg_stat_activity and in "locked by" messages. Default 'exportsync'. */
   applicationName?: string;
+  /**
+   * The smallest creating window of a merge table that starts a bulk first load (the table is
+   * filled without its key and settled at the end, postgres-bulk.ts). Default
+   * `BULK_FIRST_LOAD_MIN_ROWS`.
+   */
+  bulkFirstLoadMinRows?: number;
 }
 
 /** host:port/database of a connection string, for messages (no user, no password). */
@@ -212,6 +221,7 @@ class PostgresDestination implements Destination {
   }
 
   async beginLoad(request: LoadRequest): Promise<Load> {
+    const earlier = [...this.loads].filter((l) => l.table === request.schema.table).map((l) => l.finished);
     const client = await this.connect(this.requirePool());
     const load = await PostgresLoad.begin(
       client,
@@ -219,11 +229,37 @@ class PostgresDestination implements Destination {
       request,
       this.log.child({ stream: request.streamKey }),
       (l) => this.loads.delete(l),
-      // with a statement_timeout, a COPY kept open while the source is read would be cancelled
-      this.options.statementTimeoutMs !== undefined,
+      {
+        // with a statement_timeout, a COPY kept open while the source is read would be cancelled
+        copyPerWrite: this.options.statementTimeoutMs !== undefined,
+        bulkMinRows: this.options.bulkFirstLoadMinRows ?? BULK_FIRST_LOAD_MIN_ROWS,
+        earlierLoadsDone: () => Promise.all(earlier).then(() => undefined),
+      },
     );
     this.loads.add(load);
     return load;
+  }
+
+  async settle(table: string): Promise<SettleResult> {
+    const client = await this.connect(this.requirePool());
+    let statement = 'BEGIN';
+    try {
+      await client.query('BEGIN');
+      statement = COMMIT_LOCK_SQL;
+      await client.query(COMMIT_LOCK_SQL, [commitLockKey(this.options.schema, table)]);
+      statement = `settle the bulk first load of ${table}`;
+      const removed = await settleBulk(client, this.options.schema, table);
+      statement = 'COMMIT';
+      await client.query('COMMIT');
+      client.release();
+      if (removed === null) return { settled: false, duplicatesRemoved: 0 };
+      this.log.info({ table, duplicatesRemoved: removed }, 'bulk first load settled: the key is enforced');
+      return { settled: true, duplicatesRemoved: removed };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(err instanceof Error ? err : new Error(String(err)));
+      throw classifyPgError(err, `settling ${table}`, statement);
+    }
   }
 
   private requirePool(): pg.Pool {

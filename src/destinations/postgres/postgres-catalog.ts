@@ -9,7 +9,20 @@ import { logicalFromNative } from './postgres-types.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'> | pg.Pool;
 
-export async function readTable(db: Queryable, schema: string, table: string): Promise<ExistingTable | null> {
+/** The staging-order column of a table in a bulk first load (postgres-bulk.ts); dropped at settle. */
+export const BULK_SEQ = '_exportsync_seq';
+
+/**
+ * The table's columns, without the bookkeeping column a bulk first load carries until it is
+ * settled (`withBulkSeq` includes it): it is no column of the stream's, and a schema or plan that
+ * listed it would ask the load to fill it.
+ */
+export async function readTable(
+  db: Queryable,
+  schema: string,
+  table: string,
+  o: { withBulkSeq?: boolean } = {},
+): Promise<ExistingTable | null> {
   const res = await db.query<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM information_schema.columns
      WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
@@ -18,10 +31,12 @@ export async function readTable(db: Queryable, schema: string, table: string): P
   if (res.rows.length === 0) return null;
   return {
     table,
-    columns: res.rows.map((r) => ({
-      name: r.column_name,
-      type: logicalFromNative(r.data_type),
-      nativeType: r.data_type,
-    })),
+    columns: res.rows
+      .filter((r) => o.withBulkSeq || r.column_name !== BULK_SEQ)
+      .map((r) => ({
+        name: r.column_name,
+        type: logicalFromNative(r.data_type),
+        nativeType: r.data_type,
+      })),
   };
 }

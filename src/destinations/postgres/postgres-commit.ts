@@ -1,7 +1,8 @@
 /**
  * The commit of one staged window, on the load's connection, in order: the staged cursors are
- * checked against the window (replace_window, history); then BEGIN; the table's commit lock; the
- * target brought to the schema (created, columns added or widened); delete the window
+ * checked against the window (replace_window, history); then BEGIN; the table's commit lock; another
+ * run's bulk first load settled (postgres-bulk.ts); the target brought to the schema (created —
+ * without its key when a large window starts a bulk first load —, columns added or widened); delete the window
  * (replace_window) · insert or merge the staged rows (postgres-merge.ts); mark vanished keys
  * (snapshot); replace the window's history rows; column map; state (when given); ledger row
  * 'done' (when given); COMMIT — or ROLLBACK on any error. Nothing is visible before COMMIT. If the
@@ -12,6 +13,7 @@ import type pg from 'pg';
 import type { CommitRequest, CommitResult, Logger, TableSchema } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
+import { bulkMark, bulkSeqColumnSql, markBulk, settleBulk } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
 import { assertCursorsInWindow } from './postgres-history.js';
@@ -36,6 +38,14 @@ export const DELETED_AT = '_deleted_at';
 /** What the commit needs of its load: staging is complete (COPY ended) when it runs. */
 export interface CommitContext {
   client: pg.PoolClient;
+  /**
+   * The rows are already in the target (a window of a bulk first load COPYed straight into it,
+   * postgres-bulk.ts): the transaction is open and holds the table's commit lock, and the commit
+   * only brings the target to the final schema and writes the bookkeeping.
+   */
+  direct: boolean;
+  /** The smallest creating window that starts a bulk first load (postgres-bulk.ts). */
+  bulkMinRows: number;
   schemaName: string;
   streamKey: string;
   runId: string;
@@ -65,7 +75,7 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
       }
     : undefined;
   let statement = 'check staged cursors against the window';
-  let inTransaction = false;
+  let inTransaction = c.direct;
   const run = async (sql: string, params: unknown[] = []) => {
     statement = sql;
     return client.query(sql, params);
@@ -82,16 +92,44 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
         why: history ? 'the snapshot history' : 'replace_window',
       });
     }
-    inTransaction = true;
-    await run('BEGIN');
-    // commits of one table from several processes (a sharded backfill) take turns: schema changes
-    // and the column map are not safe to interleave
-    await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `exportsync:commit:${c.schemaName}.${schema.table}`,
-    ]);
+    if (!c.direct) {
+      inTransaction = true;
+      await run('BEGIN');
+      await run(COMMIT_LOCK_SQL, [commitLockKey(c.schemaName, schema.table)]);
+    }
     // the dedupe sort of a large window stays in memory instead of spilling to disk
     await run(`SET LOCAL work_mem = '${COMMIT_WORK_MEM}'`);
-    const created = await ensureTable(c, run, schema, request.mode === 'snapshot');
+    statement = 'read the bulk first load record';
+    let mark = await bulkMark(client, c.schemaName, schema.table);
+    if (mark && mark.runId !== c.runId) {
+      // another run's bulk first load (it crashed or was stopped): settled before anything merges,
+      // or the days this run re-reads would be appended a second time
+      statement = `settle the bulk first load of ${schema.table}`;
+      const removed = await settleBulk(client, c.schemaName, schema.table);
+      c.log.info(
+        { table: schema.table, duplicatesRemoved: removed, from: mark.runId },
+        "settled an earlier run's bulk first load",
+      );
+      mark = null;
+    }
+    // a new merge table filled from a large window starts a bulk first load (postgres-bulk.ts)
+    const bulk =
+      request.mode === 'merge' &&
+      !history &&
+      schema.primaryKey.length > 0 &&
+      c.staged >= Math.max(1, c.bulkMinRows);
+    const created = await ensureTable(client, run, c.schemaName, schema, {
+      deletedAt: request.mode === 'snapshot',
+      bulk,
+    });
+    if (created && bulk) {
+      await markBulk(client, c.schemaName, schema.table, {
+        primaryKey: schema.primaryKey,
+        cursorColumn: schema.cursorColumn,
+        runId: c.runId,
+      });
+      mark = { primaryKey: schema.primaryKey, cursorColumn: schema.cursorColumn, runId: c.runId };
+    }
     let upserted = 0;
     let deleted = 0;
     if (request.mode === 'replace_window' && !created) {
@@ -105,14 +143,18 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
     }
     /** How the staged rows went in (the debug line says so). */
     let written: Written | undefined;
-    if (c.staged > 0) {
+    if (c.direct) {
+      upserted = c.staged;
+      written = 'direct';
+    } else if (c.staged > 0) {
       ({ upserted, written } = await writeStaged(run, {
         target,
         staging: c.staging,
         seq: c.seq,
         schema,
         mode: request.mode,
-        created,
+        // this run's bulk first load has no key to merge on: its windows append until settle
+        created: created || mark !== null,
         runId: c.runId,
         deletedAt: DELETED_AT,
         isBroken: c.isBroken,
@@ -124,7 +166,10 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
     let historyRows = 0;
     if (history) {
       const historyTarget = qualified(c.schemaName, history.table);
-      const historyCreated = await ensureTable(c, run, history, false);
+      const historyCreated = await ensureTable(client, run, c.schemaName, history, {
+        deletedAt: false,
+        bulk: false,
+      });
       if (!historyCreated) {
         await run(
           deleteWindowSql(historyTarget, schema.cursorColumn, cursorType),
@@ -171,20 +216,38 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
   }
 }
 
+/** The transaction-level advisory lock every commit into a table takes ($1: `commitLockKey`). */
+export const COMMIT_LOCK_SQL = 'SELECT pg_advisory_xact_lock(hashtextextended($1, 0))';
+
+/**
+ * Commits of one table from several processes (a sharded backfill) and a bulk first load's
+ * direct windows take turns on this key: schema changes and the column map are not safe to
+ * interleave.
+ */
+export function commitLockKey(schemaName: string, table: string): string {
+  return `exportsync:commit:${schemaName}.${table}`;
+}
+
 /**
  * Creates `schema.table` with key `schema.primaryKey` (returns true), or adds and widens its
- * columns to match `schema`. `deletedAt`: the snapshot target's `_deleted_at` column.
+ * columns to match `schema`. `deletedAt`: the snapshot target's `_deleted_at` column. `bulk`: a
+ * table created now is created without its key and with the staging-order column instead
+ * (postgres-bulk.ts).
  */
-async function ensureTable(
-  c: CommitContext,
+export async function ensureTable(
+  client: pg.ClientBase,
   run: Run,
+  schemaName: string,
   schema: TableSchema,
-  deletedAt: boolean,
+  o: { deletedAt: boolean; bulk: boolean },
 ): Promise<boolean> {
-  const target = qualified(c.schemaName, schema.table);
-  const existing = await readTable(c.client, c.schemaName, schema.table);
+  const deletedAt = o.deletedAt;
+  const target = qualified(schemaName, schema.table);
+  const existing = await readTable(client, schemaName, schema.table);
   if (!existing) {
-    await run(createTableSql(target, schema, deletedAt ? [`${quoteIdent(DELETED_AT)} timestamptz`] : []));
+    const extra = deletedAt ? [`${quoteIdent(DELETED_AT)} timestamptz`] : [];
+    if (o.bulk) extra.push(bulkSeqColumnSql());
+    await run(createTableSql(target, o.bulk ? { ...schema, primaryKey: [] } : schema, extra));
     return true;
   }
   const have = new Map(existing.columns.map((col) => [col.name, col]));

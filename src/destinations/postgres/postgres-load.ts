@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import type {
   ColumnSpec,
   CommitRequest,
@@ -21,15 +22,35 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { commitWindow } from './postgres-commit.js';
+import { bulkMark } from './postgres-bulk.js';
+import { readTable } from './postgres-catalog.js';
+import { COMMIT_LOCK_SQL, commitLockKey, commitWindow, ensureTable } from './postgres-commit.js';
 import { CopyWriter } from './postgres-copy.js';
 import { classifyPgError } from './postgres-errors.js';
-import { columnList, quoteIdent } from './postgres-sql.js';
+import { columnList, qualified, quoteIdent } from './postgres-sql.js';
 import { nativeType, widenUsing } from './postgres-types.js';
 import { assertAppendOnly, assertCsvRowsFit, assertRowsFit, validateSchema } from '../load-checks.js';
 
 const SEQ = '_exportsync_seq';
 const SEQ_CACHE = 100_000;
+
+export interface LoadOptions {
+  /**
+   * End the COPY at the end of every write instead of keeping one open across the load. Needed
+   * when the session has a statement_timeout: an open COPY is one statement for as long as the
+   * load reads its source, and the timeout would cancel it.
+   */
+  copyPerWrite: boolean;
+  /** The smallest creating window that starts a bulk first load (postgres-bulk.ts). */
+  bulkMinRows: number;
+  /**
+   * Resolves when every load of the same table begun before this one (in this process) has been
+   * committed or aborted. A direct window waits for it before it takes the table's commit lock:
+   * the engine commits the windows of a stream in order, so a window that held the lock while an
+   * earlier one still had to commit would wait for it forever (and it for the lock).
+   */
+  earlierLoadsDone: () => Promise<void>;
+}
 
 export class PostgresLoad implements Load {
   private readonly staging: string;
@@ -43,6 +64,16 @@ export class PostgresLoad implements Load {
   /** Set when staging holds rows other than those sent: the load can only be aborted. */
   private invalid: Error | undefined;
   private done = false;
+  /**
+   * Rows go straight into the target inside this load's open transaction, which holds the table's
+   * commit lock: a window of this run's bulk first load (postgres-bulk.ts). Decided at the first
+   * rows (`decide`), before any is sent.
+   */
+  private direct = false;
+  private decided = false;
+  /** The transaction's `now()` (what the merge's COALESCE gives a NULL loaded-at), direct only. */
+  private loadedAt = '';
+  private readonly whenFinished: { resolve: () => void; promise: Promise<void> };
   private broken: Error | undefined;
   private readonly onClientError = (err: Error) => {
     this.broken = err;
@@ -55,27 +86,35 @@ export class PostgresLoad implements Load {
     private readonly request: LoadRequest,
     private readonly log: Logger,
     private readonly onFinish: (load: PostgresLoad) => void,
-    private readonly copyPerWrite: boolean,
+    private readonly options: LoadOptions,
   ) {
     this.staging = `pg_temp.${quoteIdent(`_exportsync_stage_${randomBytes(6).toString('hex')}`)}`;
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.whenFinished = { resolve, promise };
     client.on('error', this.onClientError);
   }
 
-  /**
-   * `onFinish` runs once when the connection goes back to the pool (commit, abort, failure).
-   * `copyPerWrite`: end the COPY at the end of every write instead of keeping one open across
-   * the load. Needed when the session has a statement_timeout: an open COPY is one statement
-   * for as long as the load reads its source, and the timeout would cancel it.
-   */
+  /** The table this load writes. */
+  get table(): string {
+    return this.request.schema.table;
+  }
+
+  /** Resolves once the load is committed or aborted (its connection back in the pool). */
+  get finished(): Promise<void> {
+    return this.whenFinished.promise;
+  }
+
+  /** `onFinish` runs once when the connection goes back to the pool (commit, abort, failure). */
   static async begin(
     client: pg.PoolClient,
     schemaName: string,
     request: LoadRequest,
     log: Logger,
     onFinish: (load: PostgresLoad) => void,
-    copyPerWrite = false,
+    options: LoadOptions,
   ): Promise<PostgresLoad> {
-    const load = new PostgresLoad(client, schemaName, request, log, onFinish, copyPerWrite);
+    const load = new PostgresLoad(client, schemaName, request, log, onFinish, options);
     const defs = request.schema.columns.map((c) => `${quoteIdent(c.name)} ${nativeType(c.type)}`);
     // the session's own sequence, so a cache keeps it monotonic in staging order while sparing
     // COPY a sequence-page update per row (~8 % of the staging COPY's server CPU)
@@ -94,7 +133,9 @@ export class PostgresLoad implements Load {
   async write(rows: Row[], schema: TableSchema): Promise<void> {
     this.assertUsable();
     assertRowsFit(this.request.streamKey, rows, schema);
-    await this.stage(schema, rows.length, (copy) => copy.write(rows));
+    if (rows.length > 0 && !this.decided) await this.decide(true);
+    const out = this.direct ? withAudit(rows, schema, this.request.runId, this.loadedAt) : rows;
+    await this.stage(schema, rows.length, (copy) => copy.write(out));
   }
 
   /**
@@ -105,7 +146,57 @@ export class PostgresLoad implements Load {
   async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
     this.assertUsable();
     assertCsvRowsFit(this.request.streamKey, rows, schema);
+    const audited = rows.auditFilled === true || !hasAudit(schema);
+    if (rows.rows > 0 && !this.decided) await this.decide(audited);
+    if (this.direct && !audited)
+      throw new DestinationError(
+        `${this.request.streamKey}: CSV lines without their audit values cannot go into a bulk first load (CsvRows.auditFilled)`,
+      );
     await this.stage(schema, rows.rows, (copy) => copy.writeBytes(rows.text));
+  }
+
+  /**
+   * Whether this window goes straight into the target (postgres-bulk.ts): only when the table is
+   * recorded as this run's bulk first load, checked again under the table's commit lock in the
+   * transaction that then stays open until commit or abort. Anything else (an incremental window,
+   * another run's unsettled load, lines that do not carry their audit values) is staged. The check
+   * before the lock costs one query; a table that does not exist yet may be being created by the
+   * window before this one, so that case waits for it (`earlierLoadsDone`) and looks again.
+   */
+  private async decide(audited: boolean): Promise<void> {
+    this.decided = true;
+    const { schemaName, client } = this;
+    const { table } = this.request.schema;
+    if (!audited || this.request.schema.primaryKey.length === 0) return;
+    let statement = 'read the bulk first load record';
+    try {
+      const mark = await bulkMark(client, schemaName, table);
+      if (mark ? mark.runId !== this.request.runId : await readTable(client, schemaName, table)) return;
+      await this.options.earlierLoadsDone();
+      statement = 'BEGIN';
+      await client.query('BEGIN');
+      this.direct = true; // from here on abort() rolls back
+      statement = COMMIT_LOCK_SQL;
+      await client.query(COMMIT_LOCK_SQL, [commitLockKey(schemaName, table)]);
+      statement = 'read the bulk first load record';
+      const locked = await bulkMark(client, schemaName, table);
+      if (locked?.runId === this.request.runId && (await readTable(client, schemaName, table))) {
+        const now = await client.query<{ t: Date }>('SELECT now() AS t');
+        this.loadedAt = (now.rows[0]?.t ?? new Date()).toISOString();
+        // columns the stream has and the table not yet (added since the table's last commit)
+        statement = `bring ${table} to the load's schema`;
+        const run = (sql: string) => client.query(sql);
+        const current = { ...this.request.schema, columns: this.stagedColumns };
+        await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: false });
+        this.log.debug({ table }, 'bulk first load: rows go straight into the table');
+        return;
+      }
+      this.direct = false;
+      statement = 'ROLLBACK';
+      await client.query('ROLLBACK');
+    } catch (err) {
+      throw classifyPgError(err, `begin load of ${this.request.streamKey}`, statement);
+    }
   }
 
   /**
@@ -122,7 +213,8 @@ export class PostgresLoad implements Load {
   ): Promise<void> {
     await this.followSchema(schema);
     if (count === 0) return;
-    const copySql = `COPY ${this.staging} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
+    const into = this.direct ? qualified(this.schemaName, this.request.schema.table) : this.staging;
+    const copySql = `COPY ${into} (${columnList(schema.columns)}) FROM STDIN WITH (FORMAT csv)`;
     if (this.copy && this.copySql !== copySql) await this.endCopy();
     if (!this.copy) {
       this.copySql = copySql;
@@ -134,7 +226,7 @@ export class PostgresLoad implements Load {
     } catch (err) {
       throw classifyPgError(err, `staging rows of ${this.request.streamKey}`, this.copySql);
     }
-    if (this.copyPerWrite) await this.endCopy();
+    if (this.options.copyPerWrite) await this.endCopy();
   }
 
   /**
@@ -179,6 +271,8 @@ export class PostgresLoad implements Load {
     return commitWindow(
       {
         client: this.client,
+        direct: this.direct,
+        bulkMinRows: this.options.bulkMinRows,
         schemaName: this.schemaName,
         streamKey: this.request.streamKey,
         runId: this.request.runId,
@@ -198,12 +292,18 @@ export class PostgresLoad implements Load {
     // a healthy COPY is ended so the connection can take the DROP; a failed one already let go
     if (this.copy && !this.copy.error) await this.copy.end().catch(() => undefined);
     this.copy = undefined;
+    // a direct window's rows are in the target, uncommitted: they go with the transaction
+    if (this.direct && !this.broken) await this.client.query('ROLLBACK').catch(() => undefined);
     await this.dropStaging();
   }
 
-  /** Brings the staging table to `schema`: columns only appended, types only widened. */
+  /**
+   * Brings the staging table to `schema` — a direct window's target, inside its transaction (the
+   * commit's own DDL) — columns only appended, types only widened.
+   */
   private async followSchema(schema: TableSchema): Promise<void> {
     assertAppendOnly(this.request.streamKey, this.stagedColumns, schema);
+    if (this.direct) return this.followSchemaInTarget(schema);
     const statements: string[] = [];
     const next: ColumnSpec[] = [];
     for (const [i, c] of schema.columns.entries()) {
@@ -231,6 +331,25 @@ export class PostgresLoad implements Load {
       }
     }
     this.stagedColumns = next;
+  }
+
+  private async followSchemaInTarget(schema: TableSchema): Promise<void> {
+    const same =
+      schema.columns.length === this.stagedColumns.length &&
+      schema.columns.every((c, i) => this.stagedColumns[i]?.type === c.type);
+    if (same) return;
+    await this.endCopy(); // new columns need a new COPY column list
+    let statement = '';
+    const run = (sql: string) => {
+      statement = sql;
+      return this.client.query(sql);
+    };
+    try {
+      await ensureTable(this.client, run, this.schemaName, schema, { deletedAt: false, bulk: false });
+    } catch (err) {
+      throw classifyPgError(err, `altering ${schema.table} for ${this.request.streamKey}`, statement);
+    }
+    this.stagedColumns = schema.columns.map((c) => ({ ...c }));
   }
 
   private assertUsable(): void {
@@ -264,5 +383,28 @@ export class PostgresLoad implements Load {
       failure instanceof Error ? failure : failure ? new Error(String(failure)) : undefined,
     );
     this.onFinish(this);
+    this.whenFinished.resolve();
   }
+}
+
+function hasAudit(schema: TableSchema): boolean {
+  return schema.columns.some((c) => c.name === AUDIT_COLUMNS.loadedAt || c.name === AUDIT_COLUMNS.runId);
+}
+
+/**
+ * `rows` with NULL audit values filled as the merge's COALESCE would (postgres-sql.ts
+ * `insertExpressions`): a direct window's rows skip that insert. The mapper always fills them;
+ * rows that did not are copied, never changed in place.
+ */
+function withAudit(rows: Row[], schema: TableSchema, runId: string, loadedAt: string): Row[] {
+  const at = schema.columns.findIndex((c) => c.name === AUDIT_COLUMNS.loadedAt && c.type === 'timestamp');
+  const run = schema.columns.findIndex((c) => c.name === AUDIT_COLUMNS.runId && c.type === 'string');
+  if (at < 0 && run < 0) return rows;
+  return rows.map((r) => {
+    if ((at < 0 || r[at] != null) && (run < 0 || r[run] != null)) return r;
+    const copy = Array.from({ length: Math.max(r.length, at + 1, run + 1) }, (_, i) => r[i] ?? null);
+    if (at >= 0 && copy[at] == null) copy[at] = loadedAt;
+    if (run >= 0 && copy[run] == null) copy[run] = runId;
+    return copy;
+  });
 }

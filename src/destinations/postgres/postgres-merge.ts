@@ -18,7 +18,7 @@ const UNIQUE_VIOLATION = '23505';
 export type Run = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
 /** How the staged rows went in (the commit's debug line says so). */
-export type Written = 'insert' | 'merge' | 'merge after unique_violation';
+export type Written = 'insert' | 'merge' | 'merge after unique_violation' | 'direct';
 
 export interface WriteStaged {
   target: string;

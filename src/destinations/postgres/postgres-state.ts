@@ -6,6 +6,7 @@
  * conversions are shared by every destination (bookkeeping-state.ts, bookkeeping-runs.ts); the
  * SQL here is Postgres's.
  */
+import { createBulkTableSql } from './postgres-bulk.js';
 import type pg from 'pg';
 import type { ColumnSpec, RunRecord, StreamState } from '../../core/contracts.js';
 import { RUN_COLUMNS, runBinds, runFromRow, RUNS_TABLE, type RunRow } from '../bookkeeping-runs.js';
@@ -52,6 +53,7 @@ export async function bootstrap(client: pg.ClientBase, schema: string): Promise<
     // added after the first release: tables created before it get the column here
     await client.query(`ALTER TABLE ${qualified(schema, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS stats jsonb`);
     await client.query(createWindowsTableSql(schema));
+    await client.query(createBulkTableSql(schema));
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -1,0 +1,143 @@
+/**
+ * The bulk first load of a Postgres merge table (`Destination.settle`, contracts.ts). A keyed
+ * merge costs the server about three times a plain COPY per row: the rows are parsed into a TEMP
+ * staging table, sorted and deduplicated, then inserted again into the target with its primary
+ * key index (bench/results/postgres-load.md). Instead, the commit that CREATES a merge table from
+ * a large window (`BULK_FIRST_LOAD_MIN_ROWS`) creates it without its key and records it here, in
+ * that same transaction, with its key, cursor and run. Every later window of THAT run COPYs its
+ * rows straight into the table inside the window's own transaction (postgres-load.ts, "direct"),
+ * and its commit only writes the state; `settleBulk` removes the repeats per key, adds the primary
+ * key and deletes the record, in one transaction. A commit of any other run (the one after a
+ * crash) settles the table first, in its own transaction, and then merges: what it re-reads is
+ * never appended twice.
+ *
+ * Which copy of a key stays (as the merges would have chosen): the latest cursor, then the latest
+ * `_exportsync_loaded_at`, then the latest staged. "Latest staged" is the later transaction (a
+ * direct window opens its transaction only after the previous window of its table committed, so
+ * its transaction id is younger: smaller `age(xmin)`), then within a transaction the larger
+ * `BULK_SEQ` — an identity column the table carries only while it is in a bulk first load (its
+ * sequence is cached per session, so a session's values rise in the order it inserted them). Not
+ * ctid: COPY may put a later row into an earlier page that has room (the free space map).
+ *
+ * If the record were written outside the creating commit, a crash in between would leave an
+ * unkeyed table that nothing settles (duplicates for good) or a keyed one recorded as bulk.
+ */
+import type pg from 'pg';
+import { AUDIT_COLUMNS } from '../../core/contracts.js';
+import { BULK_SEQ, readTable } from './postgres-catalog.js';
+import { qualified, quoteIdent } from './postgres-sql.js';
+
+export const BULK_TABLE = '_exportsync_bulk_loads';
+
+/**
+ * The smallest creating window that starts a bulk first load (as the DuckDB destination's). Below
+ * it the merge costs little and the table is keyed from its first commit, as a small or
+ * incremental stream's is, and needs no settle.
+ */
+export const BULK_FIRST_LOAD_MIN_ROWS = 10_000;
+
+/** Sequence values a session takes at a time: COPY then skips a sequence-page update per row. */
+const BULK_SEQ_CACHE = 100_000;
+
+/**
+ * Memory for the key's index build at settle (the server's default, 64MB, sorts a million text
+ * keys on disk); per settle transaction, not per session.
+ */
+const SETTLE_MAINTENANCE_WORK_MEM = '256MB';
+
+/** SQLSTATE unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+type Queryable = Pick<pg.ClientBase, 'query'>;
+
+export function createBulkTableSql(schema: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${qualified(schema, BULK_TABLE)} (
+     table_name text PRIMARY KEY, key_columns jsonb NOT NULL, cursor_column text NOT NULL,
+     run_id text NOT NULL, started_at timestamptz NOT NULL DEFAULT now())`;
+}
+
+/** The column definition a creating commit adds to a bulk table (`createTableSql`'s extra). */
+export function bulkSeqColumnSql(): string {
+  return `${quoteIdent(BULK_SEQ)} bigint GENERATED ALWAYS AS IDENTITY (CACHE ${BULK_SEQ_CACHE})`;
+}
+
+export interface BulkMark {
+  primaryKey: string[];
+  cursorColumn: string;
+  /** The run whose commit created the table: only its windows append. */
+  runId: string;
+}
+
+/** Records `table` as in a bulk first load. Only inside the commit transaction that created it. */
+export async function markBulk(db: Queryable, schema: string, table: string, mark: BulkMark): Promise<void> {
+  // a record left by a table of that name dropped outside exportsync is replaced
+  await db.query(`DELETE FROM ${qualified(schema, BULK_TABLE)} WHERE table_name = $1`, [table]);
+  await db.query(
+    `INSERT INTO ${qualified(schema, BULK_TABLE)} (table_name, key_columns, cursor_column, run_id) VALUES ($1, $2::jsonb, $3, $4)`,
+    [table, JSON.stringify(mark.primaryKey), mark.cursorColumn, mark.runId],
+  );
+}
+
+/** The record of `table`, or null when it is not in a bulk first load. */
+export async function bulkMark(db: Queryable, schema: string, table: string): Promise<BulkMark | null> {
+  const res = await db.query<{ key_columns: string[]; cursor_column: string; run_id: string }>(
+    `SELECT key_columns, cursor_column, run_id FROM ${qualified(schema, BULK_TABLE)} WHERE table_name = $1`,
+    [table],
+  );
+  const row = res.rows[0];
+  if (!row) return null;
+  return { primaryKey: row.key_columns, cursorColumn: row.cursor_column, runId: row.run_id };
+}
+
+/**
+ * Deletes every copy of a key but the one that stays (file comment). Only keys that repeat are
+ * ranked: the GROUP BY reads the key columns once, the window function sorts the repeats only.
+ */
+export function settleDeleteSql(target: string, mark: BulkMark, loadedAt: boolean): string {
+  const keys = mark.primaryKey.map(quoteIdent);
+  const order = [
+    `x.${quoteIdent(mark.cursorColumn)} DESC NULLS LAST`,
+    ...(loadedAt ? [`x.${quoteIdent(AUDIT_COLUMNS.loadedAt)} DESC NULLS LAST`] : []),
+    'age(x.xmin) ASC',
+    `x.${quoteIdent(BULK_SEQ)} DESC`,
+  ].join(', ');
+  const repeated = `SELECT ${keys.join(', ')} FROM ${target} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+  const ranked =
+    `SELECT x.ctid AS c, row_number() OVER (PARTITION BY ${keys.map((k) => `x.${k}`).join(', ')} ORDER BY ${order}) AS rn ` +
+    `FROM ${target} x WHERE (${keys.map((k) => `x.${k}`).join(', ')}) IN (${repeated})`;
+  return `DELETE FROM ${target} t USING (${ranked}) d WHERE d.rn > 1 AND t.ctid = d.c`;
+}
+
+/**
+ * Settles `table` on `db`, which must be in a transaction the caller commits and hold the table's
+ * commit lock: enforces the key (removing the repeats first when there are any), drops the
+ * staging-order column and deletes the record. Resolves with the rows removed, or null when
+ * `table` was not in a bulk first load (nothing done). The key is tried first under a savepoint:
+ * a load whose source never repeats a key pays the index build alone.
+ */
+export async function settleBulk(db: Queryable, schema: string, table: string): Promise<number | null> {
+  const mark = await bulkMark(db, schema, table);
+  if (!mark) return null;
+  await db.query(`DELETE FROM ${qualified(schema, BULK_TABLE)} WHERE table_name = $1`, [table]);
+  const found = await readTable(db, schema, table, { withBulkSeq: true });
+  if (!found) return 0;
+  const target = qualified(schema, table);
+  const addKey = `ALTER TABLE ${target} ADD PRIMARY KEY (${mark.primaryKey.map(quoteIdent).join(', ')})`;
+  let removed = 0;
+  await db.query(`SET LOCAL maintenance_work_mem = '${SETTLE_MAINTENANCE_WORK_MEM}'`);
+  await db.query('SAVEPOINT exportsync_settle');
+  try {
+    await db.query(addKey);
+    await db.query('RELEASE SAVEPOINT exportsync_settle');
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    await db.query('ROLLBACK TO SAVEPOINT exportsync_settle');
+    await db.query('RELEASE SAVEPOINT exportsync_settle');
+    const loadedAt = found.columns.some((c) => c.name === AUDIT_COLUMNS.loadedAt);
+    removed = (await db.query(settleDeleteSql(target, mark, loadedAt))).rowCount ?? 0;
+    await db.query(addKey);
+  }
+  if (found.columns.some((c) => c.name === BULK_SEQ))
+    await db.query(`ALTER TABLE ${target} DROP COLUMN ${quoteIdent(BULK_SEQ)}`);
+  return removed;
+}
