@@ -432,6 +432,15 @@ export interface LoadRequest {
   streamKey: string;
   schema: TableSchema;
   runId: string;
+  /**
+   * The `mode` and `history` the commit will be given, when the caller knows them at begin (the
+   * engine always does). A destination may use them to write rows where the commit would put
+   * them before the commit (Postgres: a new merge table's first window COPYs straight into it).
+   * If they differed from the commit's, such rows would have gone in under the wrong mode; a
+   * destination must treat their absence as "unknown", never as a default.
+   */
+  mode?: WriteMode;
+  history?: boolean;
 }
 
 export interface CommitRequest {
@@ -543,8 +552,8 @@ export interface Destination {
    * check per window: the bulk-load speed), remembering that, with the creating run, in its
    * bookkeeping in that same transaction. Until settled, that run's commits into the table append,
    * so a key the source repeats in two windows is in it twice meanwhile. The first commit of any
-   * other run (the run after a crash) must settle the table in its own transaction before it
-   * merges: otherwise the days its lookback re-reads would be appended a second time and stay
+   * other run (the run after a crash) must settle the table before it merges (in its own
+   * transaction or first thing in its commit's): otherwise the days its lookback re-reads would be appended a second time and stay
    * doubled until some run reached its end. `settle` keeps one row per key — the latest cursor,
    * then the latest `_exportsync_loaded_at`, then the latest staged (unlike a keyed merge, a later
    * window with an older cursor does not win) — and enforces the key, in ONE transaction; a crash

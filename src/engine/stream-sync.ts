@@ -425,6 +425,11 @@ async function stageWithRetries(
   }
 }
 
+/** Whether the stream's commits keep a history table (snapshot streams that ask for one). */
+function historyOf(stream: WindowSyncOptions['stream']): boolean {
+  return stream.writeMode === 'snapshot' && stream.history === true;
+}
+
 /** One attempt at reading and staging a window into a fresh load; the load is aborted on failure. */
 async function stageWindow(
   o: WindowSyncOptions,
@@ -434,7 +439,13 @@ async function stageWindow(
   unit: FileUnit | undefined,
 ): Promise<Omit<Staged, 'attempts'>> {
   const streamKey = `${o.source.name}.${o.stream.name}`;
-  const load = await o.destination.beginLoad({ streamKey, schema: mapper.schema, runId: o.runId });
+  const load = await o.destination.beginLoad({
+    streamKey,
+    schema: mapper.schema,
+    runId: o.runId,
+    mode: o.stream.writeMode,
+    history: historyOf(o.stream),
+  });
   try {
     let records = 0;
     let encoded = 0;
@@ -488,7 +499,7 @@ async function commitStaged(
       window,
       ...(state ? { state } : {}),
       ...(ledger ? { ledger } : {}),
-      history: o.stream.writeMode === 'snapshot' && o.stream.history === true,
+      history: historyOf(o.stream),
     });
     return { commit, ...(state ? { state } : {}), attempts, encoded };
   } catch (err) {

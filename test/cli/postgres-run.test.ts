@@ -59,6 +59,7 @@ describe('run, state and plan on Postgres', () => {
     expect(sim.requests).toHaveLength(0);
     // The documented write: bookkeeping tables only, no data table.
     expect(await tables()).toEqual([
+      '_exportsync_bulk_loads',
       '_exportsync_columns',
       '_exportsync_runs',
       '_exportsync_state',

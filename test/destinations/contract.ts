@@ -175,10 +175,13 @@ export async function loadWindow(
     history?: boolean;
   },
 ) {
+  // mode and history as the engine passes them at begin (the commit gets the same)
   const load = await destination.beginLoad({
     streamKey: opts.streamKey ?? 'test.events',
     schema: firstSchema(opts.batches) ?? opts.schema,
     runId: opts.runId ?? 'run-1',
+    mode: opts.mode ?? 'merge',
+    history: opts.history ?? false,
   });
   for (const batch of opts.batches) {
     if (Array.isArray(batch)) await load.write(batch, opts.schema);

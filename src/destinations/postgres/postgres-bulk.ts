@@ -2,22 +2,26 @@
  * The bulk first load of a Postgres merge table (`Destination.settle`, contracts.ts). A keyed
  * merge costs the server about three times a plain COPY per row: the rows are parsed into a TEMP
  * staging table, sorted and deduplicated, then inserted again into the target with its primary
- * key index (bench/results/postgres-load.md). Instead, the commit that CREATES a merge table from
- * a large window (`BULK_FIRST_LOAD_MIN_ROWS`) creates it without its key and records it here, in
- * that same transaction, with its key, cursor and run. Every later window of THAT run COPYs its
- * rows straight into the table inside the window's own transaction (postgres-load.ts, "direct"),
- * and its commit only writes the state; `settleBulk` removes the repeats per key, adds the primary
- * key and deletes the record, in one transaction. A commit of any other run (the one after a
- * crash) settles the table first, in its own transaction, and then merges: what it re-reads is
- * never appended twice.
+ * key index (bench/results/postgres-load.md). Instead, a new merge table starts a bulk first load:
+ * it is created without its key (and with `BULK_SEQ`) and recorded here, with its key, cursor and
+ * run, in the transaction that creates it. That is the first window's own transaction when the
+ * load knows at begin that it will merge (postgres-load.ts `decide`: the window COPYs straight into
+ * the table it just created, and its commit keys the table at once if the window was smaller than
+ * `BULK_FIRST_LOAD_MIN_ROWS`), else the commit that creates the table from a staged window of at
+ * least that many rows. Every later window of THAT run COPYs its rows straight into the table
+ * inside its own transaction, which holds the table's commit lock from its first row to its commit
+ * ("direct"); its commit only writes the bookkeeping. `settleBulk` removes the repeats per key,
+ * adds the primary key and deletes the record, in one transaction. The first commit of any other
+ * run (the one after a crash) settles the table before it merges, in its commit transaction: what
+ * it re-reads is never appended twice.
  *
  * Which copy of a key stays (as the merges would have chosen): the latest cursor, then the latest
- * `_exportsync_loaded_at`, then the latest staged. "Latest staged" is the later transaction (a
- * direct window opens its transaction only after the previous window of its table committed, so
- * its transaction id is younger: smaller `age(xmin)`), then within a transaction the larger
- * `BULK_SEQ` — an identity column the table carries only while it is in a bulk first load (its
- * sequence is cached per session, so a session's values rise in the order it inserted them). Not
- * ctid: COPY may put a later row into an earlier page that has room (the free space map).
+ * `_exportsync_loaded_at`, then the latest staged: the larger `BULK_SEQ`, an identity column the
+ * table carries only while it is in a bulk first load. Its sequence is cached per session (COPY
+ * then skips a sequence-page update per row), so every window first moves its session past all
+ * values taken so far (`bumpBulkSeq`): values then rise in staging order across windows and
+ * sessions. Not ctid: COPY may put a later row into an earlier page that has room (the free space
+ * map).
  *
  * If the record were written outside the creating commit, a crash in between would leave an
  * unkeyed table that nothing settles (duplicates for good) or a keyed one recorded as bulk.
@@ -90,6 +94,46 @@ export async function bulkMark(db: Queryable, schema: string, table: string): Pr
 }
 
 /**
+ * Moves this session's next `BULK_SEQ` value above every value any session has taken from the
+ * table's sequence (its last value ends the highest block any session cached; setval drops only
+ * this session's cache, so the next values come from a fresh block above them all). Run under the
+ * table's commit lock before a window appends: sessions cache blocks, and the pool may hand a
+ * later window a session whose block lies below an earlier window's, which would make settle keep
+ * the earlier window's copy of a key. (Transaction ids cannot order the windows instead: a type
+ * widening rewrites the table and every row takes the rewriting transaction's xmin.)
+ */
+export async function bumpBulkSeq(db: Queryable, schema: string, table: string): Promise<void> {
+  await db.query(
+    `SELECT setval(s, pg_sequence_last_value(s)) FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS s) q
+     WHERE pg_sequence_last_value(s) IS NOT NULL`,
+    [qualified(schema, table), BULK_SEQ],
+  );
+}
+
+/**
+ * Fills NULL audit values as the merge's COALESCE would (postgres-sql.ts `insertExpressions`; $1:
+ * the run id), for a direct window given CSV lines that may lack them (`CsvRows.auditFilled`):
+ * the pass-through always fills them, so this runs only for other producers. Every other row of
+ * the table has its audit values (merged through COALESCE or filled here), so the scan finds
+ * only this window's rows.
+ */
+export function fillAuditSql(target: string, columns: Array<{ name: string; type: string }>): string {
+  const sets: string[] = [];
+  const nulls: string[] = [];
+  for (const c of columns) {
+    const q = quoteIdent(c.name);
+    if (c.name === AUDIT_COLUMNS.loadedAt && c.type === 'timestamp')
+      sets.push(`${q} = COALESCE(${q}, now())`);
+    else if (c.name === AUDIT_COLUMNS.runId && c.type === 'string')
+      sets.push(`${q} = COALESCE(${q}, $1::text)`);
+    else continue;
+    nulls.push(`${q} IS NULL`);
+  }
+  if (sets.length === 0) return 'SELECT $1::text';
+  return `UPDATE ${target} SET ${sets.join(', ')} WHERE ${nulls.join(' OR ')}`;
+}
+
+/**
  * Deletes every copy of a key but the one that stays (file comment). Only keys that repeat are
  * ranked: the GROUP BY reads the key columns once, the window function sorts the repeats only.
  */
@@ -98,7 +142,6 @@ export function settleDeleteSql(target: string, mark: BulkMark, loadedAt: boolea
   const order = [
     `x.${quoteIdent(mark.cursorColumn)} DESC NULLS LAST`,
     ...(loadedAt ? [`x.${quoteIdent(AUDIT_COLUMNS.loadedAt)} DESC NULLS LAST`] : []),
-    'age(x.xmin) ASC',
     `x.${quoteIdent(BULK_SEQ)} DESC`,
   ].join(', ');
   const repeated = `SELECT ${keys.join(', ')} FROM ${target} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;

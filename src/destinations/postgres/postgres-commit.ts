@@ -13,7 +13,14 @@ import type pg from 'pg';
 import type { CommitRequest, CommitResult, Logger, TableSchema } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
-import { bulkMark, bulkSeqColumnSql, markBulk, settleBulk } from './postgres-bulk.js';
+import {
+  bulkMark,
+  bulkSeqColumnSql,
+  bumpBulkSeq,
+  fillAuditSql,
+  markBulk,
+  settleBulk,
+} from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
 import { assertCursorsInWindow } from './postgres-history.js';
@@ -44,6 +51,10 @@ export interface CommitContext {
    * only brings the target to the final schema and writes the bookkeeping.
    */
   direct: boolean;
+  /** A direct window that created the table in its transaction (postgres-load.ts `decide`). */
+  creating: boolean;
+  /** A direct window holds lines whose audit values may be NULL: filled before COMMIT. */
+  fillAudit: boolean;
   /** The smallest creating window that starts a bulk first load (postgres-bulk.ts). */
   bulkMinRows: number;
   schemaName: string;
@@ -146,7 +157,16 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
     if (c.direct) {
       upserted = c.staged;
       written = 'direct';
+      if (c.fillAudit) await run(fillAuditSql(target, schema.columns), [c.runId]);
+      if (c.creating && c.staged < Math.max(1, c.bulkMinRows)) {
+        // a small first window: keyed now, as its merge would have left it
+        statement = `key the new table ${schema.table}`;
+        upserted -= (await settleBulk(client, c.schemaName, schema.table)) ?? 0;
+        mark = null;
+      }
     } else if (c.staged > 0) {
+      // an append into this run's bulk first load: its staging order after every earlier window's
+      if (mark !== null && !created) await bumpBulkSeq(client, c.schemaName, schema.table);
       ({ upserted, written } = await writeStaged(run, {
         target,
         staging: c.staging,

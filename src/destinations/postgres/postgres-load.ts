@@ -22,7 +22,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { bulkMark } from './postgres-bulk.js';
+import { bulkMark, bumpBulkSeq, markBulk } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { COMMIT_LOCK_SQL, commitLockKey, commitWindow, ensureTable } from './postgres-commit.js';
 import { CopyWriter } from './postgres-copy.js';
@@ -70,6 +70,10 @@ export class PostgresLoad implements Load {
    * rows (`decide`), before any is sent.
    */
   private direct = false;
+  /** A direct window was given CSV lines that may lack their audit values (`CsvRows.auditFilled`). */
+  private fillAudit = false;
+  /** This direct window created the table (in its transaction, not yet committed). */
+  private creating = false;
   private decided = false;
   /** The transaction's `now()` (what the merge's COALESCE gives a NULL loaded-at), direct only. */
   private loadedAt = '';
@@ -133,7 +137,7 @@ export class PostgresLoad implements Load {
   async write(rows: Row[], schema: TableSchema): Promise<void> {
     this.assertUsable();
     assertRowsFit(this.request.streamKey, rows, schema);
-    if (rows.length > 0 && !this.decided) await this.decide(true);
+    if (rows.length > 0 && !this.decided) await this.decide();
     const out = this.direct ? withAudit(rows, schema, this.request.runId, this.loadedAt) : rows;
     await this.stage(schema, rows.length, (copy) => copy.write(out));
   }
@@ -146,12 +150,9 @@ export class PostgresLoad implements Load {
   async writeCsv(rows: CsvRows, schema: TableSchema): Promise<void> {
     this.assertUsable();
     assertCsvRowsFit(this.request.streamKey, rows, schema);
-    const audited = rows.auditFilled === true || !hasAudit(schema);
-    if (rows.rows > 0 && !this.decided) await this.decide(audited);
-    if (this.direct && !audited)
-      throw new DestinationError(
-        `${this.request.streamKey}: CSV lines without their audit values cannot go into a bulk first load (CsvRows.auditFilled)`,
-      );
+    if (rows.rows > 0 && !this.decided) await this.decide();
+    // lines that may hold NULL audit values: a direct window fills them at commit
+    if (this.direct && rows.rows > 0 && rows.auditFilled !== true && hasAudit(schema)) this.fillAudit = true;
     await this.stage(schema, rows.rows, (copy) => copy.writeBytes(rows.text));
   }
 
@@ -159,20 +160,25 @@ export class PostgresLoad implements Load {
    * Whether this window goes straight into the target (postgres-bulk.ts): only when the table is
    * recorded as this run's bulk first load, checked again under the table's commit lock in the
    * transaction that then stays open until commit or abort. Anything else (an incremental window,
-   * another run's unsettled load, lines that do not carry their audit values) is staged. The check
+   * another run's unsettled load) is staged. The check
    * before the lock costs one query; a table that does not exist yet may be being created by the
    * window before this one, so that case waits for it (`earlierLoadsDone`) and looks again.
    */
-  private async decide(audited: boolean): Promise<void> {
+  private async decide(): Promise<void> {
     this.decided = true;
     const { schemaName, client } = this;
     const { table } = this.request.schema;
-    if (!audited || this.request.schema.primaryKey.length === 0) return;
+    if (this.request.schema.primaryKey.length === 0) return;
     let statement = 'read the bulk first load record';
     try {
       const mark = await bulkMark(client, schemaName, table);
       if (mark ? mark.runId !== this.request.runId : await readTable(client, schemaName, table)) return;
       await this.options.earlierLoadsDone();
+      // aborted meanwhile (its connection is back in the pool): take no lock on it
+      if (this.done)
+        throw new DestinationError(
+          `${this.request.streamKey}: load aborted while it waited for the earlier loads of its table`,
+        );
       statement = 'BEGIN';
       await client.query('BEGIN');
       this.direct = true; // from here on abort() rolls back
@@ -180,20 +186,37 @@ export class PostgresLoad implements Load {
       await client.query(COMMIT_LOCK_SQL, [commitLockKey(schemaName, table)]);
       statement = 'read the bulk first load record';
       const locked = await bulkMark(client, schemaName, table);
-      if (locked?.runId === this.request.runId && (await readTable(client, schemaName, table))) {
-        const now = await client.query<{ t: Date }>('SELECT now() AS t');
-        this.loadedAt = (now.rows[0]?.t ?? new Date()).toISOString();
+      const exists = (await readTable(client, schemaName, table)) !== null;
+      const run = (sql: string) => {
+        statement = sql;
+        return client.query(sql);
+      };
+      const current = { ...this.request.schema, columns: this.stagedColumns };
+      if (locked?.runId === this.request.runId && exists) {
+        statement = 'move the staging order past earlier windows';
+        await bumpBulkSeq(client, schemaName, table);
         // columns the stream has and the table not yet (added since the table's last commit)
-        statement = `bring ${table} to the load's schema`;
-        const run = (sql: string) => client.query(sql);
-        const current = { ...this.request.schema, columns: this.stagedColumns };
         await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: false });
-        this.log.debug({ table }, 'bulk first load: rows go straight into the table');
+      } else if (!locked && !exists && this.request.mode === 'merge' && this.request.history === false) {
+        // a new merge table: created unkeyed and recorded in this transaction; the commit keys it
+        // at once if the window turns out small (commitWindow `creating`)
+        await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: true });
+        await markBulk(client, schemaName, table, {
+          primaryKey: current.primaryKey,
+          cursorColumn: current.cursorColumn,
+          runId: this.request.runId,
+        });
+        this.creating = true;
+      } else {
+        this.direct = false;
+        statement = 'ROLLBACK';
+        await client.query('ROLLBACK');
         return;
       }
-      this.direct = false;
-      statement = 'ROLLBACK';
-      await client.query('ROLLBACK');
+      // as text: the full microseconds, equal to what now() gives the commit's statements
+      const now = await client.query<{ t: string }>('SELECT now()::text AS t');
+      this.loadedAt = now.rows[0]?.t ?? new Date().toISOString();
+      this.log.debug({ table, creating: this.creating }, 'bulk first load: rows go straight into the table');
     } catch (err) {
       throw classifyPgError(err, `begin load of ${this.request.streamKey}`, statement);
     }
@@ -272,6 +295,8 @@ export class PostgresLoad implements Load {
       {
         client: this.client,
         direct: this.direct,
+        creating: this.creating,
+        fillAudit: this.fillAudit,
         bulkMinRows: this.options.bulkMinRows,
         schemaName: this.schemaName,
         streamKey: this.request.streamKey,
