@@ -171,8 +171,14 @@ export class PostgresLoad implements Load {
     if (this.request.schema.primaryKey.length === 0) return;
     let statement = 'read the bulk first load record';
     try {
-      const mark = await bulkMark(client, schemaName, table);
-      if (mark ? mark.runId !== this.request.runId : await readTable(client, schemaName, table)) return;
+      let mark = await bulkMark(client, schemaName, table);
+      if (!mark && (await readTable(client, schemaName, table))) {
+        // a keyed table — or one created with its record between the two reads (both commit in
+        // one transaction): looked at once more
+        mark = await bulkMark(client, schemaName, table);
+        if (!mark) return;
+      }
+      if (mark && mark.runId !== this.request.runId) return;
       await this.options.earlierLoadsDone();
       // aborted meanwhile (its connection is back in the pool): take no lock on it
       if (this.done)
