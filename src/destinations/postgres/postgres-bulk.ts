@@ -102,12 +102,33 @@ export async function bulkMark(db: Queryable, schema: string, table: string): Pr
  * the earlier window's copy of a key. (Transaction ids cannot order the windows instead: a type
  * widening rewrites the table and every row takes the rewriting transaction's xmin.)
  */
-export async function bumpBulkSeq(db: Queryable, schema: string, table: string): Promise<void> {
-  await db.query(
-    `SELECT setval(s, pg_sequence_last_value(s)) FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS s) q
+export async function bumpBulkSeq(db: Queryable, schema: string, table: string): Promise<string> {
+  const res = await db.query<{ v: string | null }>(
+    `SELECT setval(s, pg_sequence_last_value(s))::text AS v FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS s) q
      WHERE pg_sequence_last_value(s) IS NOT NULL`,
     [qualified(schema, table), BULK_SEQ],
   );
+  // every value this session takes from here on is larger: the window's rows are `BULK_SEQ > start`
+  return res.rows[0]?.v ?? '0';
+}
+
+/**
+ * The index that finds a window's rows (`BULK_SEQ > start`) without reading the table: BRIN keeps
+ * per block range the least and greatest value, costs nothing for rows appended past the summarised
+ * ranges, and widens a range's summary when COPY puts a row into an earlier page that had room —
+ * so that range is read too, and no row of the window is missed. Dropped with the column at settle.
+ */
+export function bulkSeqIndexSql(target: string): string {
+  return `CREATE INDEX ON ${target} USING brin (${quoteIdent(BULK_SEQ)}) WITH (pages_per_range = 32)`;
+}
+
+/**
+ * Summarises the block ranges appended since the last call (what the window just wrote), so the
+ * next window's search skips them. Only speed depends on it: unsummarised ranges are always read.
+ */
+export function summariseSeqIndexSql(): string {
+  return `SELECT brin_summarize_new_values(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_am a ON a.oid = c.relam WHERE i.indrelid = $1::regclass AND a.amname = 'brin'`;
 }
 
 /**
@@ -137,17 +158,25 @@ export function fillAuditSql(target: string, columns: Array<{ name: string; type
  * Deletes every copy of a key but the one that stays (file comment). Only keys that repeat are
  * ranked: the GROUP BY reads the key columns once, the window function sorts the repeats only.
  */
-export function settleDeleteSql(target: string, mark: BulkMark, loadedAt: boolean): string {
+export function settleDeleteSql(
+  target: string,
+  mark: BulkMark,
+  loadedAt: boolean,
+  /** Only rows of one window (`BULK_SEQ > $1`): its own repeats, removed at its commit. */
+  window = false,
+): string {
+  const only = window ? ` WHERE ${quoteIdent(BULK_SEQ)} > $1::bigint` : '';
   const keys = mark.primaryKey.map(quoteIdent);
   const order = [
     `x.${quoteIdent(mark.cursorColumn)} DESC NULLS LAST`,
     ...(loadedAt ? [`x.${quoteIdent(AUDIT_COLUMNS.loadedAt)} DESC NULLS LAST`] : []),
     `x.${quoteIdent(BULK_SEQ)} DESC`,
   ].join(', ');
-  const repeated = `SELECT ${keys.join(', ')} FROM ${target} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
+  const repeated = `SELECT ${keys.join(', ')} FROM ${target}${only} GROUP BY ${keys.join(', ')} HAVING count(*) > 1`;
   const ranked =
     `SELECT x.ctid AS c, row_number() OVER (PARTITION BY ${keys.map((k) => `x.${k}`).join(', ')} ORDER BY ${order}) AS rn ` +
-    `FROM ${target} x WHERE (${keys.map((k) => `x.${k}`).join(', ')}) IN (${repeated})`;
+    `FROM ${target} x WHERE (${keys.map((k) => `x.${k}`).join(', ')}) IN (${repeated})` +
+    (window ? ` AND x.${quoteIdent(BULK_SEQ)} > $1::bigint` : '');
   return `DELETE FROM ${target} t USING (${ranked}) d WHERE d.rn > 1 AND t.ctid = d.c`;
 }
 

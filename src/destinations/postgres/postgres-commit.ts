@@ -10,16 +10,20 @@
  * double rows.
  */
 import type pg from 'pg';
+import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import type { CommitRequest, CommitResult, Logger, TableSchema } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
 import { historyKey, historyTableName } from '../history.js';
 import {
   bulkMark,
   bulkSeqColumnSql,
+  bulkSeqIndexSql,
   bumpBulkSeq,
   fillAuditSql,
   markBulk,
   settleBulk,
+  settleDeleteSql,
+  summariseSeqIndexSql,
 } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
@@ -53,6 +57,8 @@ export interface CommitContext {
   direct: boolean;
   /** A direct window that created the table in its transaction (postgres-load.ts `decide`). */
   creating: boolean;
+  /** A direct window's rows are those with `_exportsync_seq` above this (postgres-bulk.ts). */
+  seqStart: string;
   /** A direct window holds lines whose audit values may be NULL: filled before COMMIT. */
   fillAudit: boolean;
   /** The smallest creating window that starts a bulk first load (postgres-bulk.ts). */
@@ -158,10 +164,18 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
       upserted = c.staged;
       written = 'direct';
       if (c.fillAudit) await run(fillAuditSql(target, schema.columns), [c.runId]);
+      if (c.staged > 0 && mark) {
+        // the window's own repeats go now, as its merge would have removed them: a crash after
+        // this commit must not leave a key the source repeated within one window twice
+        statement = `remove the repeats within the window of ${schema.table}`;
+        await run(summariseSeqIndexSql(), [target]);
+        const loadedAt = schema.columns.some((col) => col.name === AUDIT_COLUMNS.loadedAt);
+        upserted -= (await run(settleDeleteSql(target, mark, loadedAt, true), [c.seqStart])).rowCount ?? 0;
+      }
       if (c.creating && c.staged < Math.max(1, c.bulkMinRows)) {
         // a small first window: keyed now, as its merge would have left it
         statement = `key the new table ${schema.table}`;
-        upserted -= (await settleBulk(client, c.schemaName, schema.table)) ?? 0;
+        await settleBulk(client, c.schemaName, schema.table);
         mark = null;
       }
     } else if (c.staged > 0) {
@@ -268,6 +282,7 @@ export async function ensureTable(
     const extra = deletedAt ? [`${quoteIdent(DELETED_AT)} timestamptz`] : [];
     if (o.bulk) extra.push(bulkSeqColumnSql());
     await run(createTableSql(target, o.bulk ? { ...schema, primaryKey: [] } : schema, extra));
+    if (o.bulk) await run(bulkSeqIndexSql(target));
     return true;
   }
   const have = new Map(existing.columns.map((col) => [col.name, col]));

@@ -72,6 +72,8 @@ export class PostgresLoad implements Load {
   private direct = false;
   /** A direct window was given CSV lines that may lack their audit values (`CsvRows.auditFilled`). */
   private fillAudit = false;
+  /** A direct window's rows are those with `_exportsync_seq` above this (postgres-bulk.ts). */
+  private seqStart = '0';
   /** This direct window created the table (in its transaction, not yet committed). */
   private creating = false;
   private decided = false;
@@ -200,7 +202,7 @@ export class PostgresLoad implements Load {
       const current = { ...this.request.schema, columns: this.stagedColumns };
       if (locked?.runId === this.request.runId && exists) {
         statement = 'move the staging order past earlier windows';
-        await bumpBulkSeq(client, schemaName, table);
+        this.seqStart = await bumpBulkSeq(client, schemaName, table);
         // columns the stream has and the table not yet (added since the table's last commit)
         await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: false });
       } else if (!locked && !exists && this.request.mode === 'merge' && this.request.history === false) {
@@ -303,6 +305,7 @@ export class PostgresLoad implements Load {
         direct: this.direct,
         creating: this.creating,
         fillAudit: this.fillAudit,
+        seqStart: this.seqStart,
         bulkMinRows: this.options.bulkMinRows,
         schemaName: this.schemaName,
         streamKey: this.request.streamKey,
