@@ -177,8 +177,26 @@ export function settleDeleteSql(
     `SELECT x.ctid AS c, row_number() OVER (PARTITION BY ${keys.map((k) => `x.${k}`).join(', ')} ORDER BY ${order}) AS rn ` +
     `FROM ${target} x WHERE (${keys.map((k) => `x.${k}`).join(', ')}) IN (${repeated})` +
     (window ? ` AND x.${quoteIdent(BULK_SEQ)} > $1::bigint` : '');
-  return `DELETE FROM ${target} t USING (${ranked}) d WHERE d.rn > 1 AND t.ctid = d.c`;
+  // by ctid list: a join on ctid would read the whole table to find a few rows
+  return `DELETE FROM ${target} WHERE ctid = ANY (ARRAY(SELECT c FROM (${ranked}) d WHERE d.rn > 1))`;
 }
+
+/**
+ * Whether a key repeats among one window's rows (`BULK_SEQ > $1`). The table has no statistics
+ * yet, so the planner would read all of it: the session settings (transaction-local) make it use
+ * the BRIN (`bulkSeqIndexSql`) and read only the window's block ranges.
+ */
+export function windowRepeatsSql(target: string, primaryKey: string[]): string {
+  const keys = primaryKey.map(quoteIdent).join(', ');
+  return `SELECT EXISTS (SELECT 1 FROM ${target} WHERE ${quoteIdent(BULK_SEQ)} > $1::bigint GROUP BY ${keys} HAVING count(*) > 1) AS found`;
+}
+
+/** The planner settings for `windowRepeatsSql` and the window's `settleDeleteSql` (SET LOCAL). */
+export const WINDOW_SCAN_SETTINGS = [
+  'SET LOCAL enable_seqscan = off',
+  'SET LOCAL jit = off',
+  'SET LOCAL max_parallel_workers_per_gather = 0',
+];
 
 /**
  * Settles `table` on `db`, which must be in a transaction the caller commits and hold the table's

@@ -24,6 +24,8 @@ import {
   settleBulk,
   settleDeleteSql,
   summariseSeqIndexSql,
+  WINDOW_SCAN_SETTINGS,
+  windowRepeatsSql,
 } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { classifyPgError } from './postgres-errors.js';
@@ -169,8 +171,11 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
         // this commit must not leave a key the source repeated within one window twice
         statement = `remove the repeats within the window of ${schema.table}`;
         await run(summariseSeqIndexSql(), [target]);
-        const loadedAt = schema.columns.some((col) => col.name === AUDIT_COLUMNS.loadedAt);
-        upserted -= (await run(settleDeleteSql(target, mark, loadedAt, true), [c.seqStart])).rowCount ?? 0;
+        for (const sql of WINDOW_SCAN_SETTINGS) await run(sql);
+        if ((await run(windowRepeatsSql(target, mark.primaryKey), [c.seqStart])).rows[0]?.found === true) {
+          const loadedAt = schema.columns.some((col) => col.name === AUDIT_COLUMNS.loadedAt);
+          upserted -= (await run(settleDeleteSql(target, mark, loadedAt, true), [c.seqStart])).rowCount ?? 0;
+        }
       }
       if (c.creating && c.staged < Math.max(1, c.bulkMinRows)) {
         // a small first window: keyed now, as its merge would have left it
