@@ -159,6 +159,12 @@ export interface CsvRows {
    */
   auditFilled?: boolean;
   /**
+   * One per line, in line order: the hash of the line's primary key values (src/core/key-hash.ts;
+   * equal keys hash equal). Absent when the writer could not hash every line's key. If a hash
+   * differed for equal keys, a destination relying on it would miss a key repeated in a window.
+   */
+  keyHashes?: Float64Array;
+  /**
    * What the writer measured of these lines, so a destination may skip measuring them itself
    * (DuckDB's spool check). `longestLine`: bytes of the longest line, its '\n' included.
    * `decimals`: for each listed column (index into the line), the most integer digits (sign and
@@ -214,6 +220,11 @@ export interface CsvRecordWriter {
    * its lines; a writer without it sends batches without stats.
    */
   takeStats?(width: number): NonNullable<CsvRows['stats']>;
+  /**
+   * `CsvRows.keyHashes` of the lines written since the last call, then reset; undefined when some
+   * line's key could not be hashed (a key column the writer respells). Called with `takeStats`.
+   */
+  takeKeyHashes?(): Float64Array | undefined;
 }
 
 /** Offered by the engine to CSV readers when the destination stages encoded rows. */

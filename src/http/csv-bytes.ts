@@ -96,6 +96,7 @@ export async function* readCsvPassThrough(
   const flushCsv = (): void => {
     if (lines === 0) return;
     const stats = writer?.takeStats?.(lineWidth);
+    const keyHashes = writer?.takeKeyHashes?.();
     ready.push({
       fields: fields as string[],
       records: [],
@@ -106,6 +107,7 @@ export async function* readCsvPassThrough(
         // the writer's constant columns are the mapper's audit values (csv-pass.ts)
         auditFilled: true,
         ...(stats ? { stats } : {}),
+        ...(keyHashes && keyHashes.length === lines ? { keyHashes } : {}),
       },
     });
     lines = 0;

@@ -16,6 +16,7 @@
  * It also measures the lines it writes (csv-pass-stats.ts), fetched with `takeStats` whenever the
  * reader hands lines over, so a destination can size DECIMAL columns without reading them again.
  */
+import { keyHashAdd, keyHashEnd, keyHashStart } from '../core/key-hash.js';
 import type { ByteSink, CsvRecordSpans, CsvRecordWriter, Row } from '../core/contracts.js';
 import type { ColumnSet } from './columns.js';
 import {
@@ -39,6 +40,8 @@ const LF = 10;
 /** What the writer reads of the mapper (RowMapper implements it). */
 export interface PassSource {
   readonly cols: ColumnSet;
+  /** The primary key's columns, in key order (hashed per line: `CsvRows.keyHashes`). */
+  readonly keyColumns: readonly number[];
   /** NULLs plus the audit values every row starts with. */
   readonly template: Row;
   /** Columns that must be non-empty (merge key, replace_window cursor). */
@@ -129,6 +132,13 @@ export class CsvPassWriter implements CsvRecordWriter {
    */
   private runs = new Int32Array(0);
   private readonly stats = new PassStats();
+  /** Fields of the key columns, or null when a key column is not copied as is (not hashable). */
+  private keyFields: Int32Array | null = null;
+  private hashes = new Float64Array(1024);
+  private hashCount = 0;
+  /** A line was written while the key was not hashable: this batch has no hashes. */
+  private hashGap = false;
+  private readonly lanes = keyHashStart();
   /** Views of the last record's source bytes and of the line buffer, made again when either moves. */
   private srcBytes: Uint8Array | null = null;
   private srcView: DataView = new DataView(new ArrayBuffer(0));
@@ -224,7 +234,42 @@ export class CsvPassWriter implements CsvRecordWriter {
               : UNMEASURED;
     }
     this.stats.plan(measure);
+    // a string key column copied from its field hashes the field's bytes; any other key column
+    // (respelled, constant, absent) is not hashed
+    const keyFields = this.source.keyColumns.map((c) =>
+      this.kinds[c] === COPY ? (this.fieldOf[c] as number) : -1,
+    );
+    this.keyFields =
+      keyFields.length > 0 && keyFields.every((j) => j >= 0) ? Int32Array.from(keyFields) : null;
     this.rev = this.source.revision();
+  }
+
+  /** `CsvRecordWriter.takeKeyHashes`. */
+  takeKeyHashes(): Float64Array | undefined {
+    const out = this.hashGap ? undefined : this.hashes.slice(0, this.hashCount);
+    this.hashCount = 0;
+    this.hashGap = false;
+    return out;
+  }
+
+  private hashKey(r: CsvRecordSpans): void {
+    const fields = this.keyFields;
+    if (fields === null) {
+      this.hashGap = true;
+      return;
+    }
+    const l = this.lanes;
+    l.set(keyHashStart());
+    for (let k = 0; k < fields.length; k++) {
+      const j = fields[k] as number;
+      keyHashAdd(l, r.src, r.starts[j] as number, r.ends[j] as number, r.quoted[j] === 1);
+    }
+    if (this.hashCount === this.hashes.length) {
+      const grown = new Float64Array(this.hashes.length * 2);
+      grown.set(this.hashes);
+      this.hashes = grown;
+    }
+    this.hashes[this.hashCount++] = keyHashEnd(l);
   }
 
   /**
@@ -319,6 +364,7 @@ export class CsvPassWriter implements CsvRecordWriter {
     buf[p++] = LF;
     out.length = p;
     stats.endLine(p - start);
+    this.hashKey(r);
     return true;
   }
 }

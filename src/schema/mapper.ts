@@ -76,6 +76,8 @@ export class RowMapper implements PassSource {
   /** Columns that must be non-empty for the row to be loadable (merge key, replace_window cursor). */
   private readonly required: Array<{ index: number; field: string }>;
   private readonly primaryKey: string[];
+  /** Column indexes of the primary key, in key order. */
+  private readonly keyIndexes: number[];
   private readonly cursorColumn: string;
   /** Every row starts as a copy of this: NULLs plus the two audit values. */
   readonly template: Row;
@@ -103,6 +105,7 @@ export class RowMapper implements PassSource {
       );
     }
     this.required = stream.primaryKey.map((field) => ({ index: this.cols.indexOf(field) as number, field }));
+    this.keyIndexes = this.required.map((r) => r.index);
     if (stream.writeMode === 'replace_window')
       this.required.push({ index: cursorIndex, field: stream.cursorField });
     const loadedAt = canonicalize('timestamp', options.loadedAt);
@@ -125,6 +128,10 @@ export class RowMapper implements PassSource {
       this.snapshotVersion = this.cols.version;
     }
     return this.snapshot;
+  }
+
+  get keyColumns(): readonly number[] {
+    return this.keyIndexes;
   }
 
   get requiredColumns(): readonly number[] {

@@ -10,6 +10,7 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Destination, Load, Row, TableSchema, Window } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
+import { keyHashOfValues } from '../../src/core/key-hash.js';
 import { createPostgresDestination } from '../../src/destinations/postgres/index.js';
 import { dropSchema, query, TEST_DATABASE_URL, uniqueSchema } from '../support/postgres.js';
 import { col, csvRows, eventsSchema, stateAt, win } from './contract.js';
@@ -64,6 +65,11 @@ const commit = (l: Load, window: Window, schema: TableSchema = S) =>
   l.commit({ schema, mode: 'merge', window, state: stateAt(window.to.toISOString()) });
 /** CSV lines as the pass-through writes them: every line carries its audit values. */
 const csv = (rows: Row[], schema: TableSchema = S) => ({ ...csvRows(rows, schema), auditFilled: true });
+/** The same lines with their key hashes, as the pass-through hands them over. */
+const hashed = (rows: Row[]) => ({
+  ...csv(rows),
+  keyHashes: Float64Array.from(rows.map((r) => keyHashOfValues([r[0]])!)),
+});
 
 async function load(d: Destination, window: Window, rows: Row[]) {
   const l = await begin(d);
@@ -94,6 +100,22 @@ describe('postgres bulk first load: direct windows', () => {
     expect(await h.names()).toHaveLength(6);
     expect(await h.d.settle!('events')).toEqual({ settled: true, duplicatesRemoved: 3 });
     expect(await h.names()).toEqual(['a:w2-4', 'b:w2-5', 'c:w3']);
+  });
+
+  it('lines with key hashes: a key the hashes show twice in a window is once after its commit, across batches', async () => {
+    const h = await setup();
+    await load(h.d, DAY1, [ev('a', T1, 'w1')]);
+    const l2 = await begin(h.d);
+    await l2.writeCsv!(hashed([ev('b', T1, 'w2-1'), ev('c', T1, 'w2')]), S);
+    expect(await h.lockHolders()).toHaveLength(1);
+    await l2.writeCsv!(hashed([ev('b', T1, 'w2-2')]), S);
+    expect(await commit(l2, DAY2)).toEqual({ staged: 3, upserted: 2, deleted: 0 });
+    expect(await h.names()).toEqual(['a:w1', 'b:w2-2', 'c:w2']);
+    // no repeat among the hashes: nothing to remove, every line stays
+    const l3 = await begin(h.d);
+    await l3.writeCsv!(hashed([ev('d', T1, 'w3'), ev('e', T1, 'w3')]), S);
+    expect(await commit(l3, DAY3)).toEqual({ staged: 2, upserted: 2, deleted: 0 });
+    expect(await h.names()).toEqual(['a:w1', 'b:w2-2', 'c:w2', 'd:w3', 'e:w3']);
   });
 
   it('the schema grows inside a direct window (a column added, integer widened to decimal): both batches land right, before and after settle', async () => {

@@ -18,6 +18,7 @@ import type {
 import { CsvByteScanner } from '../../src/http/csv-scan.js';
 import { CsvSplitter } from '../../src/http/csv-split.js';
 import { RowMapper } from '../../src/schema/mapper.js';
+import { keyHashOfValues } from '../../src/core/key-hash.js';
 import type { CsvPassWriter } from '../../src/schema/csv-pass.js';
 import { rng } from '../support/rng.js';
 import { acquireDatabase, releaseDatabase } from '../../src/destinations/duckdb/duckdb-database.js';
@@ -304,5 +305,21 @@ describe('CsvPassWriter', () => {
     expect(listed).not.toContain('id');
     expect(listed).not.toContain('time');
     expect(listed).not.toContain('dnt');
+  });
+
+  it("hashes each written line's key as its value hashes (CsvRows.keyHashes); none when the key column is respelled", () => {
+    const w = mapper().csvWriterFor(fields)!;
+    const out = new ByteBuffer(8);
+    const quoted = '"a,""b""",2025-10-01T00:00:00Z,1,true';
+    expect(w.write(spans(quoted), out)).toBe(true);
+    expect(w.write(spans('x,2025-10-01T00:00:00Z,bad-decimal,true'), out)).toBe(false); // no line, no hash
+    expect(w.write(spans(quoted.replace(',1,', ',2,')), out)).toBe(true);
+    const h = keyHashOfValues(['a,"b"'])!;
+    expect(Array.from(w.takeKeyHashes!()!)).toEqual([h, h]);
+    expect(Array.from(w.takeKeyHashes!()!)).toEqual([]); // taken: starts afresh
+    // a decimal key is respelled by the writer (1.50 and 1.5 are one key): not hashed
+    const byAmount = mapper({ primaryKey: ['amount'] }).csvWriterFor(fields)!;
+    expect(byAmount.write(spans('y,2025-10-01T00:00:00Z,1.50,true'), out)).toBe(true);
+    expect(byAmount.takeKeyHashes!()).toBeUndefined();
   });
 });

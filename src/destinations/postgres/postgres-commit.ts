@@ -61,6 +61,11 @@ export interface CommitContext {
   creating: boolean;
   /** A direct window's rows are those with `_exportsync_seq` above this (postgres-bulk.ts). */
   seqStart: string;
+  /**
+   * A direct window may hold a key twice (its writes' key hashes could not rule it out): its
+   * commit looks for repeats in the table.
+   */
+  mayRepeat: boolean;
   /** A direct window holds lines whose audit values may be NULL: filled before COMMIT. */
   fillAudit: boolean;
   /** The smallest creating window that starts a bulk first load (postgres-bulk.ts). */
@@ -166,7 +171,7 @@ export async function commitWindow(c: CommitContext, request: CommitRequest): Pr
       upserted = c.staged;
       written = 'direct';
       if (c.fillAudit) await run(fillAuditSql(target, schema.columns), [c.runId]);
-      if (c.staged > 0 && mark) {
+      if (c.staged > 0 && mark && c.mayRepeat) {
         // the window's own repeats go now, as its merge would have removed them: a crash after
         // this commit must not leave a key the source repeated within one window twice
         statement = `remove the repeats within the window of ${schema.table}`;

@@ -22,6 +22,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
+import { keyHashOfValues } from '../../core/key-hash.js';
 import { bulkMark, bumpBulkSeq, markBulk } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { COMMIT_LOCK_SQL, commitLockKey, commitWindow, ensureTable } from './postgres-commit.js';
@@ -74,6 +75,11 @@ export class PostgresLoad implements Load {
   private fillAudit = false;
   /** A direct window's rows are those with `_exportsync_seq` above this (postgres-bulk.ts). */
   private seqStart = '0';
+  /**
+   * A direct window's key hashes so far (`CsvRows.keyHashes`), or null once a line came without
+   * one or a key came twice: the commit then looks for repeats in the table itself.
+   */
+  private keyHashes: Set<number> | null = new Set();
   /** This direct window created the table (in its transaction, not yet committed). */
   private creating = false;
   private decided = false;
@@ -141,6 +147,7 @@ export class PostgresLoad implements Load {
     assertRowsFit(this.request.streamKey, rows, schema);
     if (rows.length > 0 && !this.decided) await this.decide();
     const out = this.direct ? withAudit(rows, schema, this.request.runId, this.loadedAt) : rows;
+    if (this.direct) this.noteRowKeys(rows, schema);
     await this.stage(schema, rows.length, (copy) => copy.write(out));
   }
 
@@ -155,6 +162,7 @@ export class PostgresLoad implements Load {
     if (rows.rows > 0 && !this.decided) await this.decide();
     // lines that may hold NULL audit values: a direct window fills them at commit
     if (this.direct && rows.rows > 0 && rows.auditFilled !== true && hasAudit(schema)) this.fillAudit = true;
+    if (this.direct) this.noteHashes(rows.keyHashes);
     await this.stage(schema, rows.rows, (copy) => copy.writeBytes(rows.text));
   }
 
@@ -306,6 +314,8 @@ export class PostgresLoad implements Load {
         creating: this.creating,
         fillAudit: this.fillAudit,
         seqStart: this.seqStart,
+        // without a repeat among the hashes the commit skips its search (no key can be twice)
+        mayRepeat: this.keyHashes === null,
         bulkMinRows: this.options.bulkMinRows,
         schemaName: this.schemaName,
         streamKey: this.request.streamKey,
@@ -365,6 +375,38 @@ export class PostgresLoad implements Load {
       }
     }
     this.stagedColumns = next;
+  }
+
+  private noteHashes(hashes: Float64Array | undefined): void {
+    const seen = this.keyHashes;
+    if (seen === null) return;
+    if (!hashes) {
+      this.keyHashes = null;
+      return;
+    }
+    for (let i = 0; i < hashes.length; i++) {
+      const h = hashes[i] as number;
+      if (seen.has(h)) {
+        this.keyHashes = null;
+        return;
+      }
+      seen.add(h);
+    }
+  }
+
+  private noteRowKeys(rows: Row[], schema: TableSchema): void {
+    if (this.keyHashes === null) return;
+    // text keys only, as the pass-through (equal other values may be spelled apart: 1.0, 1.00)
+    const at = schema.primaryKey.map((k) =>
+      schema.columns.findIndex((c) => c.name === k && c.type === 'string'),
+    );
+    const hashes = new Float64Array(rows.length);
+    for (const [i, r] of rows.entries()) {
+      const h = at.every((k) => k >= 0) ? keyHashOfValues(at.map((k) => r[k])) : null;
+      if (h === null) return this.noteHashes(undefined);
+      hashes[i] = h;
+    }
+    this.noteHashes(hashes);
   }
 
   private async followSchemaInTarget(schema: TableSchema): Promise<void> {
