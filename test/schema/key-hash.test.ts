@@ -4,7 +4,13 @@
  * a key repeated in a Postgres direct window would go unseen and stay twice until settle.
  */
 import { describe, expect, it } from 'vitest';
-import { keyHashAdd, keyHashEnd, keyHashOfValues, keyHashStart } from '../../src/core/key-hash.js';
+import {
+  KeyHashSet,
+  keyHashAdd,
+  keyHashEnd,
+  keyHashOfValues,
+  keyHashStart,
+} from '../../src/core/key-hash.js';
 import { CsvByteScanner } from '../../src/http/csv-scan.js';
 
 /** The hash of the first `n` fields of a CSV record line, as the pass-through writer takes it. */
@@ -37,5 +43,17 @@ describe('key hash', () => {
       seen.add(keyHashOfValues([`333b5e62-5126-4841-a60e-${String(i).padStart(12, '0')}`])!);
     expect(seen.size).toBe(100_000);
     expect(keyHashOfValues(['a', null])).toBeNull();
+  });
+});
+
+describe('KeyHashSet', () => {
+  it('says whether a hash was there, through growth, 0 included', () => {
+    const set = new KeyHashSet();
+    for (let i = 0; i < 50_000; i++) expect(set.add(keyHashOfValues([`k${i}`])!)).toBe(true);
+    for (let i = 0; i < 50_000; i += 997) expect(set.add(keyHashOfValues([`k${i}`])!)).toBe(false);
+    expect(set.add(0)).toBe(true);
+    expect(set.add(0)).toBe(false);
+    expect(set.add(2 ** 52 + 3)).toBe(true);
+    expect(set.add(2 ** 52 + 3)).toBe(false);
   });
 });

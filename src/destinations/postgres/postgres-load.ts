@@ -22,7 +22,7 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { keyHashOfValues } from '../../core/key-hash.js';
+import { KeyHashSet, keyHashOfValues } from '../../core/key-hash.js';
 import { bulkMark, bumpBulkSeq, markBulk } from './postgres-bulk.js';
 import { readTable } from './postgres-catalog.js';
 import { COMMIT_LOCK_SQL, commitLockKey, commitWindow, ensureTable } from './postgres-commit.js';
@@ -79,7 +79,7 @@ export class PostgresLoad implements Load {
    * A direct window's key hashes so far (`CsvRows.keyHashes`), or null once a line came without
    * one or a key came twice: the commit then looks for repeats in the table itself.
    */
-  private keyHashes: Set<number> | null = new Set();
+  private keyHashes: KeyHashSet | null = new KeyHashSet();
   /** This direct window created the table (in its transaction, not yet committed). */
   private creating = false;
   private decided = false;
@@ -386,11 +386,10 @@ export class PostgresLoad implements Load {
     }
     for (let i = 0; i < hashes.length; i++) {
       const h = hashes[i] as number;
-      if (seen.has(h)) {
+      if (!seen.add(h)) {
         this.keyHashes = null;
         return;
       }
-      seen.add(h);
     }
   }
 
