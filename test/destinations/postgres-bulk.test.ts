@@ -200,6 +200,25 @@ describe('postgres bulk first load', () => {
     expect(await h.d.settle!('events')).toEqual({ settled: true, duplicatesRemoved: 1 });
   });
 
+  it('a window aborted while its first write waits for the earlier window takes no lock once that one commits', async () => {
+    const h = await setup(1);
+    const l1 = await h.d.beginLoad({ streamKey: 't.events', schema: S, runId: 'r1' });
+    await l1.write([ev('a', '2024-01-01T01:00:00Z', 'a1')], S);
+    const l2 = await h.d.beginLoad({ streamKey: 't.events', schema: S, runId: 'r1' });
+    const written = l2.write([ev('b', '2024-01-02T01:00:00Z', 'b2')], S).then(
+      () => 'written',
+      (err: unknown) => err,
+    );
+    expect(await settlesWithin(written, 300)).toBe(false);
+    await l2.abort();
+    await within(commit(l1, DAY1), 10_000, 'creating commit');
+    expect(await within(written, 10_000, 'the waiting write')).toBeInstanceOf(DestinationError);
+    expect(await h.lockHolders()).toEqual([]);
+    // the next window is not blocked by a lock left on a pooled connection
+    await within(load(h.d, DAY2, [ev('c', '2024-01-02T02:00:00Z', 'c2')]), 10_000, 'next window');
+    expect(await h.rows()).toEqual(['a:a1:r1', 'c:c2:r1']);
+  });
+
   it('an aborted direct window leaves no row, releases the lock and the state; the next window goes direct and commits', async () => {
     const h = await setup(1);
     await load(h.d, DAY1, [ev('a', '2024-01-01T01:00:00Z', 'a1')]);
