@@ -9,7 +9,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { AUDIT_COLUMNS } from '../../core/contracts.js';
 import type {
   ColumnSpec,
   CommitRequest,
@@ -22,10 +21,8 @@ import type {
   TableSchema,
 } from '../../core/contracts.js';
 import { DestinationError } from '../../core/errors.js';
-import { KeyHashSet, keyHashOfValues } from '../../core/key-hash.js';
-import { bulkMark, bumpBulkSeq, markBulk } from './postgres-bulk.js';
-import { readTable } from './postgres-catalog.js';
-import { COMMIT_LOCK_SQL, commitLockKey, commitWindow, ensureTable } from './postgres-commit.js';
+import { commitWindow, ensureTable } from './postgres-commit.js';
+import { hasAudit, openDirectWindow, WindowKeys, withAudit, type DirectWindow } from './postgres-direct.js';
 import { CopyWriter } from './postgres-copy.js';
 import { classifyPgError } from './postgres-errors.js';
 import { columnList, qualified, quoteIdent } from './postgres-sql.js';
@@ -73,18 +70,11 @@ export class PostgresLoad implements Load {
   private direct = false;
   /** A direct window was given CSV lines that may lack their audit values (`CsvRows.auditFilled`). */
   private fillAudit = false;
-  /** A direct window's rows are those with `_exportsync_seq` above this (postgres-bulk.ts). */
-  private seqStart = '0';
-  /**
-   * A direct window's key hashes so far (`CsvRows.keyHashes`), or null once a line came without
-   * one or a key came twice: the commit then looks for repeats in the table itself.
-   */
-  private keyHashes: KeyHashSet | null = new KeyHashSet();
-  /** This direct window created the table (in its transaction, not yet committed). */
-  private creating = false;
+  /** Whether a key may be twice among a direct window's rows (its commit then searches). */
+  private readonly keys = new WindowKeys();
+  /** The direct window as opened (postgres-direct.ts), when `direct`. */
+  private window: DirectWindow = { creating: false, seqStart: '0', loadedAt: '' };
   private decided = false;
-  /** The transaction's `now()` (what the merge's COALESCE gives a NULL loaded-at), direct only. */
-  private loadedAt = '';
   private readonly whenFinished: { resolve: () => void; promise: Promise<void> };
   private broken: Error | undefined;
   private readonly onClientError = (err: Error) => {
@@ -146,8 +136,8 @@ export class PostgresLoad implements Load {
     this.assertUsable();
     assertRowsFit(this.request.streamKey, rows, schema);
     if (rows.length > 0 && !this.decided) await this.decide();
-    const out = this.direct ? withAudit(rows, schema, this.request.runId, this.loadedAt) : rows;
-    if (this.direct) this.noteRowKeys(rows, schema);
+    const out = this.direct ? withAudit(rows, schema, this.request.runId, this.window.loadedAt) : rows;
+    if (this.direct) this.keys.noteRows(rows, schema);
     await this.stage(schema, rows.length, (copy) => copy.write(out));
   }
 
@@ -162,80 +152,29 @@ export class PostgresLoad implements Load {
     if (rows.rows > 0 && !this.decided) await this.decide();
     // lines that may hold NULL audit values: a direct window fills them at commit
     if (this.direct && rows.rows > 0 && rows.auditFilled !== true && hasAudit(schema)) this.fillAudit = true;
-    if (this.direct) this.noteHashes(rows.keyHashes);
+    if (this.direct) this.keys.noteHashes(rows.keyHashes);
     await this.stage(schema, rows.rows, (copy) => copy.writeBytes(rows.text));
   }
 
-  /**
-   * Whether this window goes straight into the target (postgres-bulk.ts): only when the table is
-   * recorded as this run's bulk first load, checked again under the table's commit lock in the
-   * transaction that then stays open until commit or abort. Anything else (an incremental window,
-   * another run's unsettled load) is staged. The check
-   * before the lock costs one query; a table that does not exist yet may be being created by the
-   * window before this one, so that case waits for it (`earlierLoadsDone`) and looks again.
-   */
+  /** Whether this window goes straight into the target (postgres-direct.ts `openDirectWindow`). */
   private async decide(): Promise<void> {
     this.decided = true;
-    const { schemaName, client } = this;
-    const { table } = this.request.schema;
-    if (this.request.schema.primaryKey.length === 0) return;
-    let statement = 'read the bulk first load record';
-    try {
-      let mark = await bulkMark(client, schemaName, table);
-      if (!mark && (await readTable(client, schemaName, table))) {
-        // a keyed table — or one created with its record between the two reads (both commit in
-        // one transaction): looked at once more
-        mark = await bulkMark(client, schemaName, table);
-        if (!mark) return;
-      }
-      if (mark && mark.runId !== this.request.runId) return;
-      await this.options.earlierLoadsDone();
-      // aborted meanwhile (its connection is back in the pool): take no lock on it
-      if (this.done)
-        throw new DestinationError(
-          `${this.request.streamKey}: load aborted while it waited for the earlier loads of its table`,
-        );
-      statement = 'BEGIN';
-      await client.query('BEGIN');
-      this.direct = true; // from here on abort() rolls back
-      statement = COMMIT_LOCK_SQL;
-      await client.query(COMMIT_LOCK_SQL, [commitLockKey(schemaName, table)]);
-      statement = 'read the bulk first load record';
-      const locked = await bulkMark(client, schemaName, table);
-      const exists = (await readTable(client, schemaName, table)) !== null;
-      const run = (sql: string) => {
-        statement = sql;
-        return client.query(sql);
-      };
-      const current = { ...this.request.schema, columns: this.stagedColumns };
-      if (locked?.runId === this.request.runId && exists) {
-        statement = 'move the staging order past earlier windows';
-        this.seqStart = await bumpBulkSeq(client, schemaName, table);
-        // columns the stream has and the table not yet (added since the table's last commit)
-        await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: false });
-      } else if (!locked && !exists && this.request.mode === 'merge' && this.request.history === false) {
-        // a new merge table: created unkeyed and recorded in this transaction; the commit keys it
-        // at once if the window turns out small (commitWindow `creating`)
-        await ensureTable(client, run, schemaName, current, { deletedAt: false, bulk: true });
-        await markBulk(client, schemaName, table, {
-          primaryKey: current.primaryKey,
-          cursorColumn: current.cursorColumn,
-          runId: this.request.runId,
-        });
-        this.creating = true;
-      } else {
-        this.direct = false;
-        statement = 'ROLLBACK';
-        await client.query('ROLLBACK');
-        return;
-      }
-      // as text: the full microseconds, equal to what now() gives the commit's statements
-      const now = await client.query<{ t: string }>('SELECT now()::text AS t');
-      this.loadedAt = now.rows[0]?.t ?? new Date().toISOString();
-      this.log.debug({ table, creating: this.creating }, 'bulk first load: rows go straight into the table');
-    } catch (err) {
-      throw classifyPgError(err, `begin load of ${this.request.streamKey}`, statement);
-    }
+    const opened = await openDirectWindow({
+      client: this.client,
+      schemaName: this.schemaName,
+      request: this.request,
+      columns: this.stagedColumns,
+      earlierLoadsDone: this.options.earlierLoadsDone,
+      isAborted: () => this.done,
+      // from BEGIN on, abort() rolls back
+      inTransaction: (open) => (this.direct = open),
+    });
+    if (!opened) return;
+    this.window = opened;
+    this.log.debug(
+      { table: this.request.schema.table, creating: opened.creating },
+      'bulk first load: rows go straight into the table',
+    );
   }
 
   /**
@@ -311,11 +250,11 @@ export class PostgresLoad implements Load {
       {
         client: this.client,
         direct: this.direct,
-        creating: this.creating,
+        creating: this.window.creating,
         fillAudit: this.fillAudit,
-        seqStart: this.seqStart,
+        seqStart: this.window.seqStart,
         // without a repeat among the hashes the commit skips its search (no key can be twice)
-        mayRepeat: this.keyHashes === null,
+        mayRepeat: this.keys.mayRepeat,
         bulkMinRows: this.options.bulkMinRows,
         schemaName: this.schemaName,
         streamKey: this.request.streamKey,
@@ -377,37 +316,6 @@ export class PostgresLoad implements Load {
     this.stagedColumns = next;
   }
 
-  private noteHashes(hashes: Float64Array | undefined): void {
-    const seen = this.keyHashes;
-    if (seen === null) return;
-    if (!hashes) {
-      this.keyHashes = null;
-      return;
-    }
-    for (let i = 0; i < hashes.length; i++) {
-      const h = hashes[i] as number;
-      if (!seen.add(h)) {
-        this.keyHashes = null;
-        return;
-      }
-    }
-  }
-
-  private noteRowKeys(rows: Row[], schema: TableSchema): void {
-    if (this.keyHashes === null) return;
-    // text keys only, as the pass-through (equal other values may be spelled apart: 1.0, 1.00)
-    const at = schema.primaryKey.map((k) =>
-      schema.columns.findIndex((c) => c.name === k && c.type === 'string'),
-    );
-    const hashes = new Float64Array(rows.length);
-    for (const [i, r] of rows.entries()) {
-      const h = at.every((k) => k >= 0) ? keyHashOfValues(at.map((k) => r[k])) : null;
-      if (h === null) return this.noteHashes(undefined);
-      hashes[i] = h;
-    }
-    this.noteHashes(hashes);
-  }
-
   private async followSchemaInTarget(schema: TableSchema): Promise<void> {
     const same =
       schema.columns.length === this.stagedColumns.length &&
@@ -460,26 +368,4 @@ export class PostgresLoad implements Load {
     this.onFinish(this);
     this.whenFinished.resolve();
   }
-}
-
-function hasAudit(schema: TableSchema): boolean {
-  return schema.columns.some((c) => c.name === AUDIT_COLUMNS.loadedAt || c.name === AUDIT_COLUMNS.runId);
-}
-
-/**
- * `rows` with NULL audit values filled as the merge's COALESCE would (postgres-sql.ts
- * `insertExpressions`): a direct window's rows skip that insert. The mapper always fills them;
- * rows that did not are copied, never changed in place.
- */
-function withAudit(rows: Row[], schema: TableSchema, runId: string, loadedAt: string): Row[] {
-  const at = schema.columns.findIndex((c) => c.name === AUDIT_COLUMNS.loadedAt && c.type === 'timestamp');
-  const run = schema.columns.findIndex((c) => c.name === AUDIT_COLUMNS.runId && c.type === 'string');
-  if (at < 0 && run < 0) return rows;
-  return rows.map((r) => {
-    if ((at < 0 || r[at] != null) && (run < 0 || r[run] != null)) return r;
-    const copy = Array.from({ length: Math.max(r.length, at + 1, run + 1) }, (_, i) => r[i] ?? null);
-    if (at >= 0 && copy[at] == null) copy[at] = loadedAt;
-    if (run >= 0 && copy[run] == null) copy[run] = runId;
-    return copy;
-  });
 }
