@@ -89,8 +89,18 @@ describe('DuckDB file', () => {
       `destination: { type: duckdb, path: ${dbPath} }\n${FAST_SYNC}  lock_wait_ms: 20000\nsources:\n${scarfSource({ baseUrl: sim.url, token: 'scarf-test-token' })}\n`,
     );
     const other = await DuckDBInstance.create(dbPath);
-    const child = cli(['run', '--config', waiting], { env: { EXPORTSYNC_LOG_LEVEL: 'warn' } });
-    await new Promise((r) => setTimeout(r, 2_500));
+    // released once the run says it waits (a fixed sleep lost the race to a slow start-up under load)
+    let seen = '';
+    let release = () => {};
+    const waitingLogged = new Promise<void>((r) => (release = r));
+    const child = cli(['run', '--config', waiting], {
+      env: { EXPORTSYNC_LOG_LEVEL: 'warn' },
+      onStderr: (chunk) => {
+        seen += chunk;
+        if (seen.includes('database file open in another process; waiting')) release();
+      },
+    });
+    await Promise.race([waitingLogged, child]);
     other.closeSync();
     const r = await child;
     expect(r.code).toBe(0);

@@ -22,6 +22,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   timeoutMs?: number;
+  /** Each chunk of stderr as it arrives (to act on what the run logs while it runs). */
+  onStderr?: (chunk: string) => void;
 }
 
 export function cli(args: string[], options: CliOptions = {}): Promise<CliResult> {
@@ -42,7 +44,10 @@ export function cli(args: string[], options: CliOptions = {}): Promise<CliResult
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      options.onStderr?.(d);
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`exportsync ${args.join(' ')} did not finish in time\n${stdout}\n${stderr}`));
