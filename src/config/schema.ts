@@ -32,6 +32,12 @@ export const duckdbDestinationSchema = z
       .default(DEFAULTS.duckdb_path)
       .describe(`DuckDB database file, relative to the working directory (default ${DEFAULTS.duckdb_path}).`),
     schema: schemaName(DEFAULTS.duckdb_schema),
+    bulk_first_load: z
+      .boolean()
+      .default(DEFAULTS.bulk_first_load)
+      .describe(
+        "A new merge table's first run loads without its key and settles it at the end (faster; until then a key the source sends on two days is twice). false: keyed from the first commit.",
+      ),
   })
   .strict();
 
@@ -46,6 +52,12 @@ export const postgresDestinationSchema = z
     statement_timeout_ms: int(1)
       .optional()
       .describe('Server-side statement_timeout per session (default: none).'),
+    bulk_first_load: z
+      .boolean()
+      .default(DEFAULTS.bulk_first_load)
+      .describe(
+        "A new merge table's first run loads without its key and settles it at the end (faster; until then a key the source sends on two days is twice). false: keyed from the first commit.",
+      ),
   })
   .strict();
 

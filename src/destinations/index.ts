@@ -28,6 +28,7 @@ export async function createDestination(
         schema: config.schema,
         log: child,
         statementTimeoutMs: config.statement_timeout_ms,
+        ...(config.bulk_first_load ? {} : { bulkFirstLoadMinRows: Number.POSITIVE_INFINITY }),
       });
     }
     case 'duckdb': {
@@ -37,6 +38,7 @@ export async function createDestination(
         schema: config.schema,
         log: child,
         lockWaitMs: options.lockWaitMs ?? 0,
+        ...(config.bulk_first_load ? {} : { bulkFirstLoadMinRows: Number.POSITIVE_INFINITY }),
       });
     }
     case 'bigquery': {

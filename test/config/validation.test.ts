@@ -10,6 +10,7 @@ describe('config validation', () => {
       type: 'duckdb',
       path: DEFAULTS.duckdb_path,
       schema: DEFAULTS.duckdb_schema,
+      bulk_first_load: DEFAULTS.bulk_first_load,
     });
     expect(config.sync).toEqual({
       backfill_days: DEFAULTS.backfill_days,
@@ -36,6 +37,18 @@ describe('config validation', () => {
       lookback_days: DEFAULTS.lookback_days,
       max_requests_per_run: DEFAULTS.max_requests_per_run,
     });
+  });
+
+  it('bulk-first-load-is-on-by-default-and-can-be-turned-off-per-destination', () => {
+    const on = parseConfig(`destination:\n  type: postgres\n  url: postgres://h/db\n${SCARF}`, 'a.yaml', {});
+    expect(on.destination).toMatchObject({ bulk_first_load: DEFAULTS.bulk_first_load });
+    expect(DEFAULTS.bulk_first_load).toBe(true);
+    const off = parseConfig(`destination:\n  type: duckdb\n  bulk_first_load: false\n${SCARF}`, 'b.yaml', {});
+    expect(off.destination).toMatchObject({ type: 'duckdb', bulk_first_load: false });
+    const err = configErrorOf(
+      `destination:\n  type: postgres\n  url: postgres://h/db\n  bulk_first_load: 'no'\n${SCARF}`,
+    );
+    expect(err.issues.join('\n')).toContain('destination.bulk_first_load');
   });
 
   it('names-the-path-of-a-missing-required-field', () => {

@@ -160,6 +160,23 @@ describe('postgres bulk first load', () => {
     expect(await h.catalog()).toEqual({ pk: true, seq: false, record: null });
   });
 
+  it('with bulk first loads off (bulk_first_load: false) the first window is staged and the table keyed at its commit', async () => {
+    const h = await setup(Number.POSITIVE_INFINITY);
+    const l1 = await h.d.beginLoad({
+      streamKey: 't.events',
+      schema: S,
+      runId: 'r1',
+      mode: 'merge',
+      history: false,
+    });
+    onTestFinished(() => l1.abort());
+    await l1.write([ev('a', '2024-01-01T01:00:00Z', 'a1'), ev('a', '2024-01-01T02:00:00Z', 'a2')], S);
+    expect(await h.lockHolders()).toEqual([]); // staged, not direct
+    await commit(l1, DAY1);
+    expect(await h.catalog()).toEqual({ pk: true, seq: false, record: null });
+    expect(await h.rows()).toEqual(['a:a2:r1']);
+  });
+
   it('pipelined windows do not deadlock: a direct window waits for the earlier load of its table to commit before it takes the lock', async () => {
     const h = await setup(1);
     await load(h.d, DAY1, [ev('a', '2024-01-01T01:00:00Z', 'a1')]);

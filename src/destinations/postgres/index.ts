@@ -51,7 +51,8 @@ export interface PostgresDestinationOptions {
   /**
    * The smallest creating window of a merge table that starts a bulk first load (the table is
    * filled without its key and settled at the end, postgres-bulk.ts). Default
-   * `BULK_FIRST_LOAD_MIN_ROWS`.
+   * `BULK_FIRST_LOAD_MIN_ROWS`; `Infinity`: no bulk first load (every table keyed from its first
+   * commit, no window COPYs straight into it).
    */
   bulkFirstLoadMinRows?: number;
 }

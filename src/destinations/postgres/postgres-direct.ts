@@ -45,10 +45,12 @@ export async function openDirectWindow(o: {
   isAborted: () => boolean;
   /** Told when the transaction opens (true) and when it is rolled back here (false). */
   inTransaction: (open: boolean) => void;
+  /** The destination's bulk first load threshold; not finite: bulk first loads are off. */
+  bulkMinRows: number;
 }): Promise<DirectWindow | null> {
   const { client, schemaName, request } = o;
   const { table } = request.schema;
-  if (request.schema.primaryKey.length === 0) return null;
+  if (request.schema.primaryKey.length === 0 || !Number.isFinite(o.bulkMinRows)) return null;
   let statement = 'read the bulk first load record';
   try {
     let mark = await bulkMark(client, schemaName, table);

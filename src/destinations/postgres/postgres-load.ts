@@ -165,6 +165,7 @@ export class PostgresLoad implements Load {
       request: this.request,
       columns: this.stagedColumns,
       earlierLoadsDone: this.options.earlierLoadsDone,
+      bulkMinRows: this.options.bulkMinRows,
       isAborted: () => this.done,
       // from BEGIN on, abort() rolls back
       inTransaction: (open) => (this.direct = open),
